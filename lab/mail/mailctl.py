@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+"""The lab's mail side: render, start, check and stop Postfix, Dovecot and the lab fakes.
+
+    mailctl.py up       (what lab/mail/up runs)   idempotent; fast when already running
+    mailctl.py down     (what lab/mail/down runs) stops only what up started, by PID
+    mailctl.py status   prints what runs and which expected ports answer
+
+Instances (all state under $LAB_RUN, default /run/maildoctor-lab):
+  postfix-good    127.0.10.1 25/587/465, the control, delivers good.test to Dovecot over LMTP
+  postfix-faults  every other 127.0.10.x SMTP listener, one planted fault per address
+                  (lab/mail/postfix/faults.services)
+  dovecot-good    127.0.10.1 143/993/110/995, LMTP and the SASL socket of every Postfix
+  dovecot-faults  127.0.10.5/.6/.7 (bad certificates), .14 (POP3 only), .15 (plaintext login)
+  fakes           lab/mail/fakes.py: 127.0.10.12 accepts on 25/587/465 and never greets
+Servers run inside `unshare --mount` with $LAB_RUN/resolv.conf bind-mounted over
+/etc/resolv.conf, so every DNS lookup they make goes to the lab resolver.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LAB_DIR = HERE.parent
+RUN = Path(os.environ.get("MAILDOCTOR_LAB_RUN", "/run/maildoctor-lab"))
+CERTS = RUN / "certs"
+LOG = RUN / "log"
+PIDS = RUN / "pids"
+
+GOOD_IP = "127.0.10.1"
+# Accepted by Postfix good (listed in its mailbox table) but unknown to Dovecot: LMTP refuses
+# it, so mail to it is accepted at RCPT and then bounced (a real "accepted-then-bounced").
+GHOST = "ghost@good.test"
+FAKES = [("silent", "127.0.10.12", 25), ("silent", "127.0.10.12", 587),
+         ("silent", "127.0.10.12", 465)]
+# Must match lab/mail/dovecot/faults.conf.in.
+DOVECOT_FAULT_PORTS = {
+    "127.0.10.5": (143, 993, 110, 995),
+    "127.0.10.6": (143, 993, 110, 995),
+    "127.0.10.7": (143, 993, 110, 995),
+    "127.0.10.14": (110, 995),
+    "127.0.10.15": (143, 993, 110, 995),
+}
+MACROS = {
+    # TLS 1.0 accepted: protocols down to TLSv1 and OpenSSL security level 0 (OpenSSL 3 refuses
+    # TLS 1.0/1.1 at level 1 and above).
+    "@TLS10@": "-o smtpd_tls_protocols=>=TLSv1 -o smtpd_tls_mandatory_protocols=>=TLSv1"
+               " -o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0"
+               " -o tls_high_cipherlist=DEFAULT:@SECLEVEL=0",
+    # Greeting after 8 s: client restrictions run before the banner when delay_reject is off.
+    "@SLOW@": "-o smtpd_delay_reject=no -o smtpd_client_restrictions=sleep,8",
+    # 554 greeting: Postfix answers the connection with its 554 client reject instead of 220.
+    "@REJECT554@": "-o smtpd_delay_reject=no -o smtpd_client_restrictions=reject",
+}
+KIND_OPTS = {
+    "smtp": [],
+    "submission": ["smtpd_tls_security_level=encrypt", "smtpd_sasl_auth_enable=yes",
+                   "smtpd_tls_auth_only=yes",
+                   "smtpd_relay_restrictions=permit_sasl_authenticated,reject"],
+    "smtps": ["smtpd_tls_wrappermode=yes", "smtpd_sasl_auth_enable=yes",
+              "smtpd_relay_restrictions=permit_sasl_authenticated,reject"],
+    "plain": [],
+}
+PORT_LABEL = {25: "smtp", 587: "submission", 465: "smtps"}
+
+
+def die(msg: str) -> None:
+    sys.exit(f"lab/mail: {msg}")
+
+
+def say(msg: str) -> None:
+    print(f"lab/mail: {msg}", flush=True)
+
+
+def hosts() -> list[tuple[str, str]]:
+    out = []
+    for line in (LAB_DIR / "hosts.tsv").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            ip, name = line.split("\t")[:2]
+            out.append((ip, name))
+    return out
+
+
+def name_of(ip: str) -> str:
+    return dict(hosts())[ip]
+
+
+def users() -> list[tuple[str, str]]:
+    out = []
+    for line in (HERE / "users.tsv").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            user, password = line.split("\t")[:2]
+            out.append((user, password))
+    return out
+
+
+def fault_services() -> list[tuple[str, int, str, str, list[str]]]:
+    rows = []
+    for line in (HERE / "postfix" / "faults.services").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        ip, port, kind, cert, extra = line.split("\t")
+        for macro, text in MACROS.items():
+            extra = extra.replace(macro, text)
+        opts = [] if extra.strip() == "-" else extra.split()
+        rows.append((ip, int(port), kind, cert, opts))
+    return rows
+
+
+# --------------------------------------------------------------------------- rendering
+
+def service_line(ip: str, port: int, kind: str, opts: list[str], syslog: str) -> str:
+    all_opts = [f"syslog_name={syslog}/{PORT_LABEL.get(port, str(port))}"] + KIND_OPTS[kind]
+    all_opts += [o for o in opts if o != "-o"]
+    lines = [f"{ip}:{port} inet  n       -       n       -       -       smtpd"]
+    lines += [f"    -o {o}" for o in all_opts]
+    return "\n".join(lines)
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    text = (HERE / template).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        die(f"{template}: unrendered placeholders {sorted(set(left))}")
+    return text
+
+
+def write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(mode)
+    tmp.rename(path)
+
+
+def render_postfix() -> None:
+    base = {"RUN": str(RUN), "CERTS": str(CERTS)}
+    # good
+    d = RUN / "postfix-good"
+    v = dict(base, INSTANCE="good")
+    services = "\n".join([
+        f"{GOOD_IP}:25 inet  n       -       n       -       -       smtpd",
+        service_line(GOOD_IP, 587, "submission", [], "postfix"),
+        service_line(GOOD_IP, 465, "smtps", [], "postfix"),
+    ])
+    write(d / "main.cf", render("postfix/main.cf.common.in", v)
+          + render("postfix/main.cf.good.in", v))
+    write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES=services)))
+    mailboxes = [u for u, _ in users()] + [GHOST]
+    write(d / "vmailbox", "".join(f"{u}\tlab\n" for u in mailboxes))
+    write(d / "valias", "postmaster@good.test\talice@good.test\n"
+                        "abuse@good.test\talice@good.test\n")
+    # faults
+    d = RUN / "postfix-faults"
+    v = dict(base, INSTANCE="faults")
+    rows = fault_services()
+    ips = sorted({r[0] for r in rows}, key=lambda ip: int(ip.rsplit(".", 1)[1]))
+    domains = [name_of(ip).split(".", 1)[1] for ip in ips]
+    svc = []
+    for ip, port, kind, cert, opts in rows:
+        stem = name_of(ip) if cert == "-" else cert
+        extra = [f"smtpd_tls_chain_files={CERTS}/{stem}.pem", f"myhostname={name_of(ip)}"]
+        extra += [o for o in opts if o != "-o"]
+        svc.append(service_line(ip, port, kind, extra, "postfix-faults"))
+    v.update(FAULT_IPS=", ".join(ips), FAULT_DOMAINS=", ".join(domains))
+    write(d / "main.cf", render("postfix/main.cf.common.in", v)
+          + render("postfix/main.cf.faults.in", v))
+    write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES="\n".join(svc))))
+    write(d / "vmailbox", "".join(f"postmaster@{dom}\tlab\nalice@{dom}\tlab\n"
+                                  for dom in domains))
+    for inst in ("good", "faults"):
+        for sub in ("queue", "data"):
+            (RUN / f"postfix-{inst}" / sub).mkdir(parents=True, exist_ok=True)
+        shutil.chown(RUN / f"postfix-{inst}" / "data", "postfix", "postfix")
+
+
+def render_dovecot() -> None:
+    passwd = "".join(f"{u}:{{PLAIN}}{p}::::::\n" for u, p in users())
+    for inst, cert in (("good", "mx.good.test"), ("faults", "mx.imap-plain.test")):
+        d = RUN / f"dovecot-{inst}"
+        v = {"RUN": str(RUN), "CERTS": str(CERTS), "INSTANCE": inst, "CERT": cert}
+        write(d / "dovecot.conf", render("dovecot/common.conf.in", v)
+              + render(f"dovecot/{inst}.conf.in", v))
+        write(d / "users", passwd, 0o640)
+        shutil.chown(d / "users", "root", "dovecot")
+        for sub in ("run", "state"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        (d / "mail").mkdir(exist_ok=True)
+        shutil.chown(d / "mail", "mail", "mail")
+
+
+# --------------------------------------------------------------------------- processes
+
+def pid_alive(pidfile: Path, must_contain: str) -> int | None:
+    try:
+        pid = int(pidfile.read_text().split()[0])
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if must_contain in cmd else None
+
+
+COMPONENTS = {
+    # name: (pid file, text the process's command line contains)
+    "dovecot-good": (PIDS / "dovecot-good.pid", "dovecot"),
+    "dovecot-faults": (PIDS / "dovecot-faults.pid", "dovecot"),
+    "postfix-good": (PIDS / "postfix-good.pid", "master"),
+    "postfix-faults": (PIDS / "postfix-faults.pid", "master"),
+    "fakes": (PIDS / "fakes.pid", "fakes.py"),
+}
+
+
+def alive(name: str) -> int | None:
+    pidfile, text = COMPONENTS[name]
+    return pid_alive(pidfile, text)
+
+
+def resolv_conf() -> Path:
+    lab = RUN / "resolv.conf"
+    if lab.exists():
+        return lab
+    # DNS side not up (yet): same resolver, short timeouts, so nothing hangs meanwhile.
+    fallback = RUN / "mail-resolv.conf"
+    write(fallback, "nameserver 127.0.53.53\noptions timeout:1 attempts:1\n")
+    say(f"warning: {lab} missing, servers use {fallback}")
+    return fallback
+
+
+def in_lab_ns(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    wrapper = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+               'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(resolv_conf())]
+    return subprocess.run(wrapper + cmd, capture_output=True, text=True, **kw)
+
+
+def copy_pid(src: Path, dst: Path, wait: float = 10.0) -> None:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            pid = int(src.read_text().split()[0])
+            write(dst, f"{pid}\n")
+            return
+        except (OSError, ValueError, IndexError):
+            time.sleep(0.05)
+    die(f"{src} did not appear")
+
+
+def start_dovecot(inst: str) -> None:
+    conf = RUN / f"dovecot-{inst}" / "dovecot.conf"
+    proc = in_lab_ns(["dovecot", "-c", str(conf)])
+    if proc.returncode != 0:
+        fail(f"dovecot-{inst} did not start: {proc.stderr.strip()}", [f"dovecot-{inst}.log"])
+    copy_pid(RUN / f"dovecot-{inst}" / "run" / "master.pid", PIDS / f"dovecot-{inst}.pid")
+
+
+def start_postfix(inst: str) -> None:
+    d = RUN / f"postfix-{inst}"
+    master_pid = d / "queue" / "pid" / "master.pid"
+    try:
+        master_pid.unlink()
+    except OSError:
+        pass
+    proc = in_lab_ns(["postfix", "-c", str(d), "start"])
+    if proc.returncode != 0:
+        fail(f"postfix-{inst} did not start: {proc.stdout}{proc.stderr}",
+             [f"postfix-{inst}.log"])
+    copy_pid(master_pid, PIDS / f"postfix-{inst}.pid")
+
+
+def start_fakes() -> None:
+    specs = [f"{mode}@{ip}:{port}" for mode, ip, port in FAKES]
+    pidfile = PIDS / "fakes.pid"
+    logf = open(LOG / "fakes.log", "a")
+    subprocess.Popen([sys.executable, str(HERE / "fakes.py"), "--pidfile", str(pidfile),
+                      "--log", str(LOG / "fakes.log")] + specs,
+                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                     start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not alive("fakes"):
+        time.sleep(0.05)
+    if not alive("fakes"):
+        fail("fakes did not start", ["fakes.log"])
+
+
+def expected_ports() -> list[tuple[str, int, str]]:
+    out = [(GOOD_IP, p, "postfix-good") for p in (25, 587, 465)]
+    out += [(GOOD_IP, p, "dovecot-good") for p in (143, 993, 110, 995)]
+    out += [(ip, port, "postfix-faults") for ip, port, *_ in fault_services()]
+    out += [(ip, p, "dovecot-faults") for ip, ports in DOVECOT_FAULT_PORTS.items()
+            for p in ports]
+    out += [(ip, port, "fakes") for _, ip, port in FAKES]
+    return out
+
+
+def port_open(ip: str, port: int) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def closed_ports(ports: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    return [p for p in ports if not port_open(p[0], p[1])]
+
+
+def fail(msg: str, logs: list[str]) -> None:
+    print(f"lab/mail: FAILED: {msg}", file=sys.stderr)
+    for name in logs:
+        path = LOG / name
+        if path.exists():
+            tail = path.read_text(errors="replace").splitlines()[-25:]
+            print(f"---- last lines of {path} ----", file=sys.stderr)
+            print("\n".join(tail), file=sys.stderr)
+    sys.exit(1)
+
+
+def ensure_addresses() -> None:
+    """Every hosts.tsv address on lo with a 127.0.0.1 source route (as lab/up does)."""
+    have = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "lo"], capture_output=True,
+                          text=True).stdout
+    routes = subprocess.run(["ip", "-4", "route", "show", "table", "local", "type", "local"],
+                            capture_output=True, text=True).stdout
+    for ip, _ in hosts():
+        if f"inet {ip}/32 " not in have:
+            subprocess.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"], capture_output=True)
+        if not re.search(rf"^local {re.escape(ip)} dev lo .*src 127\.0\.0\.1", routes, re.M):
+            subprocess.run(["ip", "route", "replace", "local", ip, "dev", "lo", "table", "local",
+                            "proto", "kernel", "scope", "host", "src", "127.0.0.1"],
+                           capture_output=True)
+
+
+def ensure_certs() -> None:
+    need = [RUN / "ca" / "ca.crt", CERTS / "mx.good.test.pem", CERTS / "expired.pem",
+            CERTS / "wronghost.pem", CERTS / "selfsigned.pem"]
+    if not all(p.exists() for p in need):
+        say("certificates missing: running lab/ca/issue-all")
+        proc = subprocess.run([str(LAB_DIR / "ca" / "issue-all")])
+        if proc.returncode != 0:
+            die("lab/ca/issue-all failed")
+
+
+def up() -> None:
+    t0 = time.monotonic()
+    if os.geteuid() != 0:
+        die("run as root")
+    for d in (RUN, LOG, PIDS):
+        d.mkdir(parents=True, exist_ok=True)
+    ensure_addresses()
+    ensure_certs()
+    running = {name: alive(name) for name in COMPONENTS}
+    ports = expected_ports()
+    if all(running.values()) and not closed_ports(ports):
+        say(f"already up ({len(ports)} ports answer) in {time.monotonic() - t0:.1f}s")
+        return
+    render_postfix()
+    render_dovecot()
+    order = ["dovecot-good", "dovecot-faults", "postfix-good", "postfix-faults", "fakes"]
+    for name in order:
+        if running[name]:
+            continue
+        say(f"starting {name}")
+        if name.startswith("dovecot-"):
+            start_dovecot(name.split("-", 1)[1])
+        elif name.startswith("postfix-"):
+            start_postfix(name.split("-", 1)[1])
+        else:
+            start_fakes()
+    deadline = time.monotonic() + 30
+    missing = closed_ports(ports)
+    while missing and time.monotonic() < deadline:
+        time.sleep(0.2)
+        missing = closed_ports(missing)
+    if missing:
+        comps = sorted({c for *_, c in missing})
+        fail("not answering: " + ", ".join(f"{ip}:{port} ({c})" for ip, port, c in missing),
+             [f"{c}.log" for c in comps])
+    say(f"up: {len(ports)} ports answer, in {time.monotonic() - t0:.1f}s")
+
+
+def wait_gone(pid: int, secs: float) -> bool:
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie child of ours counts as gone.
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def down() -> None:
+    if os.geteuid() != 0:
+        die("run as root")
+    stopped = []
+    for name in ["fakes", "postfix-faults", "postfix-good", "dovecot-faults", "dovecot-good"]:
+        pid = alive(name)
+        pidfile = COMPONENTS[name][0]
+        if pid:
+            inst = name.split("-", 1)[-1]
+            if name.startswith("postfix-"):
+                subprocess.run(["postfix", "-c", str(RUN / name), "stop"], capture_output=True)
+            elif name.startswith("dovecot-"):
+                subprocess.run(["dovecot", "-c", str(RUN / name / "dovecot.conf"), "stop"],
+                               capture_output=True)
+            else:
+                os.kill(pid, signal.SIGTERM)
+            if not wait_gone(pid, 10):
+                say(f"{name} (pid {pid}) did not stop: killing it")
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                wait_gone(pid, 3)
+            stopped.append(name)
+            del inst
+        try:
+            pidfile.unlink()
+        except OSError:
+            pass
+    say("stopped " + (", ".join(stopped) if stopped else "nothing (already down)"))
+
+
+def status() -> int:
+    rc = 0
+    for name in COMPONENTS:
+        pid = alive(name)
+        print(f"{name:16} {'pid ' + str(pid) if pid else 'not running'}")
+        rc |= 0 if pid else 1
+    missing = closed_ports(expected_ports())
+    for ip, port, comp in missing:
+        print(f"closed: {ip}:{port} ({comp})")
+    return 1 if (rc or missing) else 0
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "up":
+        up()
+    elif cmd == "down":
+        down()
+    elif cmd == "status":
+        sys.exit(status())
+    else:
+        die("usage: mailctl.py up|down|status")

@@ -1,0 +1,5 @@
+"""`python -m maildoctor`."""
+
+from maildoctor.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""Pure rules from evidence to findings, registered with the evidence they need.
+
+A check declares the evidence keys it reads and every code it may emit; the engine refuses a
+finding whose code the check did not declare, and the conventions tests hold the declared
+codes equal to the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from maildoctor.catalogue import Catalogue, CatalogueError
+from maildoctor.evidence import ProbeFailure
+from maildoctor.report import Finding, NotChecked, Severity
+from maildoctor.settings import Settings
+
+CheckFn = Callable[..., Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    settings: Settings
+    catalogue: Catalogue
+
+    def finding(
+        self,
+        code: str,
+        *,
+        subject: str,
+        evidence: str,
+        severity: Severity | None = None,
+        **params: object,
+    ) -> Finding:
+        return self.catalogue.finding(
+            code, subject=subject, evidence=evidence, severity=severity, **params
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    needs: tuple[str, ...]
+    codes: frozenset[str]
+    func: CheckFn
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(*, needs: tuple[str, ...], codes: Iterable[str]) -> Callable[[CheckFn], CheckFn]:
+    def register(func: CheckFn) -> CheckFn:
+        name = f"{func.__module__.removeprefix('maildoctor.checks.')}.{func.__name__}"
+        REGISTRY[name] = Check(name, needs, frozenset(codes), func)
+        return func
+
+    return register
+
+
+def all_checks() -> tuple[Check, ...]:
+    # Importing a topic module registers its checks.
+    from maildoctor.checks import dns, mx  # noqa: F401
+
+    return tuple(REGISTRY[name] for name in sorted(REGISTRY))
+
+
+def apply(
+    checks: Iterable[Check], evidence: Mapping[str, Any], ctx: CheckContext
+) -> tuple[list[Finding], list[NotChecked]]:
+    """Run every check whose evidence was gathered; a failed probe makes its checks not run."""
+    findings: list[Finding] = []
+    not_checked: list[NotChecked] = []
+    for chk in checks:
+        if any(need not in evidence for need in chk.needs):
+            continue  # not in this run's plan
+        failures = [evidence[n] for n in chk.needs if isinstance(evidence[n], ProbeFailure)]
+        if failures:
+            reason = "; ".join(f"{f.probe}: {f.kind}: {f.detail}" for f in failures)
+            not_checked.append(NotChecked(chk.name, reason))
+            continue
+        for finding in chk.func(ctx, *(evidence[n] for n in chk.needs)):
+            if finding.code not in chk.codes:
+                raise CatalogueError(f"check {chk.name} emitted undeclared code {finding.code}")
+            findings.append(finding)
+    return findings, not_checked

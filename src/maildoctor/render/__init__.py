@@ -1,0 +1,1 @@
+"""Renderers: terminal (rich), JSON (the contract), HTML (one self-contained file)."""

@@ -1,0 +1,51 @@
+"""The HTML report: one self-contained file, every string escaped, no script, no external asset."""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+
+from maildoctor.render.sanitize import inert
+from maildoctor.render.terminal import AREA_TITLES, verdict
+from maildoctor.report import Finding, Report
+
+
+def _e(text: str) -> str:
+    return html.escape(inert(text), quote=True)
+
+
+def _finding(f: Finding) -> str:
+    rows = [("subject", f.subject), ("evidence", f.evidence)]
+    if f.severity.is_problem:
+        rows += [("cause", f.cause), ("fix", f.fix), ("references", ", ".join(f.references))]
+    if f.symptoms:
+        rows.append(("explains", ", ".join(f.symptoms)))
+    body = "".join(f"<dt>{_e(k)}</dt><dd><pre>{_e(v)}</pre></dd>" for k, v in rows if v)
+    return (
+        f'<section class="finding sev-{f.severity.label}">'
+        f'<h3><span class="sev">{_e(f.severity.label)}</span> {_e(f.title)} '
+        f"<code>{_e(f.code)}</code></h3><dl>{body}</dl></section>"
+    )
+
+
+def render(report: Report) -> str:
+    css = resources.files("maildoctor.render").joinpath("report.css").read_text("utf-8")
+    areas: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        areas.setdefault(f.area, []).append(f)
+    sections = "".join(
+        f"<h2>{_e(AREA_TITLES.get(area, area.upper()))}</h2>" + "".join(map(_finding, found))
+        for area, found in sorted(areas.items())
+    )
+    if report.not_checked:
+        items = "".join(f"<li><b>{_e(n.what)}</b>: {_e(n.reason)}</li>" for n in report.not_checked)
+        sections += f"<h2>Not checked</h2><ul>{items}</ul>"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'\">"
+        f"<title>maildoctor: {_e(report.target)}</title><style>{css}</style></head><body>"
+        f'<h1 class="verdict sev-{report.worst.label}">{_e(verdict(report).plain)}</h1>'
+        f'<p class="meta">started {_e(report.started.isoformat())}, '
+        f"{report.duration_s:.2f} s</p>{sections}</body></html>\n"
+    )

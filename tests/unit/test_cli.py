@@ -1,0 +1,150 @@
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from maildoctor.cli import run
+
+from .fake_dns import fake_dns
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/report.schema.json").read_text())
+ZONE = {
+    ("good.example", "MX"): ["10 mx.good.example."],
+    ("mx.good.example", "A"): ["93.184.215.25"],
+    ("nomx.example", "A"): ["93.184.215.80"],
+    ("ghost.example", "MX"): ["10 nothing.ghost.example."],
+}
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = run(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["check", "--bogus", "example.com"], "No such option: --bogus"),
+        (["check"], "Missing argument"),
+        (["check", "bob@example.com"], "give the domain, e.g. 'example.com'"),
+        (["check", "exa mple.com"], "not a domain name"),
+        (["check", "example.com", "--resolver", "dns.example"], "not an IP address"),
+        (["check", "example.com", "--resolver", "1.2.3.4:99999"], "port must be"),
+        (["check", "example.com", "--timeout", "0"], "--timeout must be"),
+        (["check", "example.com", "--ca-file", "/nonexistent.pem"], "no such file"),
+        (["frobnicate"], "No such command"),
+        (["auth", "mail.example.com", "--user", "x"], "not built yet"),
+        (["logs", "/var/log/mail.log"], "not built yet"),
+        (["explain", "550 5.1.1"], "not built yet"),
+        (["diagnose", "example.com"], "not built yet"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
+    code, out, err = cli(capsys, *args)
+    assert code == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("maildoctor: error: ")
+    assert "Traceback" not in err + out
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "--version")
+    assert code == 0 and out.startswith("maildoctor 0.")
+    code, out, _ = cli(capsys, "--help")
+    assert code == 0
+    for word in ("check", "auth", "logs", "explain", "diagnose", "findings"):
+        assert f"  {word}" in out
+
+
+def test_check_good_domain_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    with fake_dns(ZONE) as port:
+        code, out, _ = cli(capsys, "check", "good.example", "--resolver", f"127.0.0.1:{port}")
+    assert code == 0, out
+    assert "good.example: no problems found" in out
+    assert "MX 10 mx.good.example -> 93.184.215.25" in out
+
+
+@pytest.mark.parametrize(
+    ("domain", "code", "expected"),
+    [
+        ("nomx.example", "mx.missing", 1),
+        ("ghost.example", "mx.target_unresolvable", 1),
+        ("absent.example", "dns.nxdomain", 1),
+    ],
+)
+def test_check_json_findings_and_exit_1(
+    capsys: pytest.CaptureFixture[str], domain: str, code: str, expected: int, tmp_path: Path
+) -> None:
+    page = tmp_path / "r.html"
+    with fake_dns(ZONE) as port:
+        rc, out, _ = cli(
+            capsys,
+            "check",
+            domain,
+            "--resolver",
+            f"127.0.0.1:{port}",
+            "--json",
+            "--html",
+            str(page),
+        )
+    data = json.loads(out)
+    jsonschema.validate(data, SCHEMA)
+    assert rc == expected
+    assert [f["code"] for f in data["findings"]] == [code]
+    assert data["target"] == domain and data["timings"]["dns.mx"] >= 0
+    assert code in page.read_text()
+
+
+def test_dead_resolver_is_reported_quickly(capsys: pytest.CaptureFixture[str]) -> None:
+    with fake_dns({}, silent=True) as port:
+        start = time.monotonic()
+        rc, out, _ = cli(
+            capsys,
+            "check",
+            "example.com",
+            "--resolver",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "0.5",
+            "--json",
+        )
+        elapsed = time.monotonic() - start
+    data = json.loads(out)
+    assert rc == 1
+    assert [f["code"] for f in data["findings"]] == ["dns.resolver_unreachable"]
+    assert elapsed < 5  # bounded by --timeout, not hanging
+
+
+def test_findings_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "findings", "--json")
+    assert code == 0
+    codes = {e["code"] for e in json.loads(out)}
+    assert {"mx.missing", "dns.nxdomain"} <= codes
+
+
+def test_docs_findings_page_is_generated_from_the_catalogue(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = cli(capsys, "findings", "--markdown")
+    page = Path(__file__).resolve().parents[2] / "docs/findings.md"
+    assert code == 0
+    assert page.read_text() == out, "docs/findings.md is stale: make docs"
+
+
+def test_console_script_has_no_traceback_on_bad_flag() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "maildoctor", "check", "--timeout", "abc", "x.com"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "Invalid value for '--timeout'" in proc.stderr
