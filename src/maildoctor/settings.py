@@ -12,6 +12,7 @@ from pathlib import Path
 DEFAULT_STEP_TIMEOUT = 5.0
 DEFAULT_DEADLINE = 60.0
 DEFAULT_MAX_CONNECTIONS = 64
+DEFAULT_PER_HOST = 8
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Settings:
     step_timeout: float = DEFAULT_STEP_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    per_host: int = DEFAULT_PER_HOST  # DNS to the resolver counts as one host
     ca_file: Path | None = None
     allow_private: bool = False
     extra: dict[str, str] = field(default_factory=dict)

@@ -12,16 +12,19 @@ import dns.rdatatype
 import dns.resolver
 
 from maildoctor.evidence.dns import DnsResult, DnsStatus
+from maildoctor.net.limits import Limits
 from maildoctor.settings import Settings
+
+DNS_CONCURRENCY = 32
 
 
 class DnsClient:
     """Shares one answer per (name, type) between every probe of a run."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, limits: Limits) -> None:
         self._settings = settings
         self._cache: dict[tuple[str, str], asyncio.Task[DnsResult]] = {}
-        self._limit = asyncio.Semaphore(settings.max_connections)
+        self._limits = limits
         self._resolver: dns.asyncresolver.Resolver | None = None
         self._config_error = ""
         self.queries = 0  # sent to the resolver, cache hits excluded
@@ -62,7 +65,8 @@ class DnsClient:
         start = time.perf_counter()
         status, detail = DnsStatus.NOERROR, ""
         answer: dns.resolver.Answer | None = None
-        async with self._limit:
+        # A resolver takes many queries at once; one socket each, under the run's global bound.
+        async with self._limits.slot("dns-resolver", cap=DNS_CONCURRENCY):
             self.queries += 1
             try:
                 answer = await resolver.resolve(name, rdtype, raise_on_no_answer=True)

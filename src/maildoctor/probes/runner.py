@@ -14,6 +14,7 @@ from typing import Any
 
 from maildoctor.evidence import ProbeFailure
 from maildoctor.net.dns import DnsClient
+from maildoctor.net.limits import Limits
 from maildoctor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ ProbeFn = Callable[[], Awaitable[Any]]
 class Runner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.dns = DnsClient(settings)
+        self.limits = Limits(settings.max_connections, settings.per_host)
+        self.dns = DnsClient(settings, self.limits)
         self.timings: dict[str, float] = {}
         self._started = time.monotonic()
 
