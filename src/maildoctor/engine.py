@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from maildoctor import catalogue
-from maildoctor.checks import CheckContext, all_checks, apply
-from maildoctor.probes.mx import probe_mx
+from maildoctor.checks import Check, CheckContext, all_checks, apply
+from maildoctor.probes import all_probes, closure
 from maildoctor.probes.runner import Runner
 from maildoctor.report import Report, sort_findings
 from maildoctor.settings import Settings
 
 
-async def check_domain(domain: str, settings: Settings) -> Report:
+async def run_checks(target: str, settings: Settings, checks: Iterable[Check]) -> Report:
+    """Run exactly the probes that `checks` need (and what those build on), then the checks."""
+    chosen = tuple(checks)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     runner = Runner(settings)
-    evidence = await runner.gather({"dns.mx": lambda: probe_mx(runner.dns, domain)})
+    specs = all_probes()
+    plan = closure([need for c in chosen for need in c.needs], specs)
+    evidence = await runner.run_plan(plan, specs, runner.context(target))
     ctx = CheckContext(settings, catalogue.load())
-    findings, not_checked = apply(all_checks(), evidence, ctx)
+    findings, not_checked = apply(chosen, evidence, ctx)
     return Report(
-        target=domain,
+        target=target,
         started=started,
         duration_s=round(time.perf_counter() - t0, 6),
         findings=sort_findings(findings),
@@ -29,3 +34,7 @@ async def check_domain(domain: str, settings: Settings) -> Report:
         timings=dict(runner.timings),
         evidence=evidence,
     )
+
+
+async def check_domain(domain: str, settings: Settings) -> Report:
+    return await run_checks(domain, settings, all_checks())

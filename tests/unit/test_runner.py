@@ -56,3 +56,51 @@ async def test_limits_bound_total_and_per_host() -> None:
     assert limits.peak == 3
     assert max(seen.values()) == 2
     assert limits.open == 0
+
+
+async def test_plan_runs_dependencies_first_and_skips_after_failure() -> None:
+    from maildoctor.probes import ProbeSpec, closure
+
+    order: list[str] = []
+
+    async def base(ctx: object) -> int:
+        await asyncio.sleep(0.05)
+        order.append("base")
+        return 41
+
+    async def child(ctx: object, value: int) -> int:
+        order.append("child")
+        return value + 1
+
+    async def broken(ctx: object) -> int:
+        raise RuntimeError("down")
+
+    async def orphan(ctx: object, value: int) -> int:
+        return value
+
+    specs = {
+        "base": ProbeSpec("base", (), base),
+        "child": ProbeSpec("child", ("base",), child),
+        "broken": ProbeSpec("broken", (), broken),
+        "orphan": ProbeSpec("orphan", ("broken",), orphan),
+    }
+    plan = closure(["child", "orphan", "nonexistent"], specs)
+    assert plan == ["base", "child", "broken", "orphan"]
+    runner = Runner(Settings())
+    out = await runner.run_plan(plan, specs, runner.context("example.com"))
+    assert out["child"] == 42 and order == ["base", "child"]
+    assert isinstance(out["orphan"], ProbeFailure) and out["orphan"].kind == "skipped"
+    assert "broken: RuntimeError: down" in out["orphan"].detail
+
+
+def test_closure_rejects_cycles() -> None:
+    import pytest
+
+    from maildoctor.probes import ProbeSpec, closure
+
+    async def f(ctx: object, *a: object) -> None:
+        return None
+
+    specs = {"a": ProbeSpec("a", ("b",), f), "b": ProbeSpec("b", ("a",), f)}
+    with pytest.raises(ValueError, match="cycle"):
+        closure(["a"], specs)

@@ -7,6 +7,8 @@ codes equal to the catalogue.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,9 +61,9 @@ def check(*, needs: tuple[str, ...], codes: Iterable[str]) -> Callable[[CheckFn]
 
 
 def all_checks() -> tuple[Check, ...]:
-    # Importing a topic module registers its checks.
-    from maildoctor.checks import dns, mx  # noqa: F401
-
+    """Every check; importing a topic module registers its checks."""
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
     return tuple(REGISTRY[name] for name in sorted(REGISTRY))
 
 

@@ -7,6 +7,7 @@ import asyncio
 from maildoctor.addresses import parse_ip
 from maildoctor.evidence.dns import DnsResult, DnsStatus, MxEvidence, MxHost
 from maildoctor.net.dns import DnsClient
+from maildoctor.probes import ProbeContext, probe
 
 
 def parse_mx(text: str) -> tuple[int, str] | None:
@@ -23,7 +24,9 @@ async def _host(dns: DnsClient, preference: int, target: str) -> MxHost:
     return MxHost(preference, target, a, aaaa)
 
 
-async def probe_mx(dns: DnsClient, domain: str) -> MxEvidence:
+@probe("dns.mx")
+async def probe_mx(ctx: ProbeContext) -> MxEvidence:
+    dns, domain = ctx.dns, ctx.target
     mx = await dns.query(domain, "MX")
     fallback_a: DnsResult | None = None
     fallback_aaaa: DnsResult | None = None
