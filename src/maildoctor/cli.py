@@ -82,12 +82,68 @@ QuietOpt = Annotated[
 ]
 
 
+SelectorOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dkim-selector",
+        metavar="NAME",
+        help="DKIM selector to look up besides the common ones (repeatable).",
+    ),
+]
+SendingIpOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sending-ip",
+        metavar="IP",
+        help="An address that sends mail for the domain, besides its MX (repeatable).",
+    ),
+]
+DnsblOpt = Annotated[
+    list[str] | None,
+    typer.Option("--dnsbl", metavar="ZONE", help="Another IP blacklist zone to ask (repeatable)."),
+]
+
+
+def _domain_params(
+    selectors: list[str] | None, sending_ips: list[str] | None, dnsbl: list[str] | None
+) -> dict[str, tuple[str, ...]]:
+    import re
+
+    from maildoctor.addresses import parse_ip
+    from maildoctor.targets import parse_domain
+
+    out_selectors = []
+    for sel in selectors or ():
+        # RFC 6376 3.1: a selector is one or more dot-separated labels.
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*", sel):
+            raise UsageProblem(f"--dkim-selector {sel!r} is not a selector name")
+        out_selectors.append(sel.lower())
+    ips = []
+    for text in sending_ips or ():
+        ip = parse_ip(text)
+        if ip is None:
+            raise UsageProblem(f"--sending-ip {text!r} is not an IP address")
+        ips.append(str(ip))
+    zones = []
+    for zone in dnsbl or ():
+        try:
+            zones.append(parse_domain(zone))
+        except ValueError as exc:
+            raise UsageProblem(f"--dnsbl {exc}") from None
+    return {
+        "dkim_selectors": tuple(out_selectors),
+        "sending_ips": tuple(ips),
+        "dnsbl_zones": tuple(zones),
+    }
+
+
 def _settings(
     resolver: list[str] | None,
     timeout: float,
     deadline: float,
     ca_file: Path | None,
     allow_private: bool,
+    **extra: tuple[str, ...],
 ) -> object:
     from maildoctor.settings import Settings, parse_resolver
 
@@ -107,6 +163,9 @@ def _settings(
         deadline=deadline,
         ca_file=ca_file,
         allow_private=allow_private,
+        dkim_selectors=extra.get("dkim_selectors", ()),
+        sending_ips=extra.get("sending_ips", ()),
+        dnsbl_zones=extra.get("dnsbl_zones", ()),
     )
 
 
@@ -118,6 +177,9 @@ def check(
     deadline: DeadlineOpt = 60.0,
     ca_file: CaFileOpt = None,
     allow_private: PrivateOpt = False,
+    dkim_selector: SelectorOpt = None,
+    sending_ip: SendingIpOpt = None,
+    dnsbl: DnsblOpt = None,
     json: JsonOpt = False,
     html: HtmlOpt = None,
     quiet: QuietOpt = False,
@@ -133,7 +195,8 @@ def check(
         name = parse_domain(domain)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    settings = _settings(resolver, timeout, deadline, ca_file, allow_private)
+    extra = _domain_params(dkim_selector, sending_ip, dnsbl)
+    settings = _settings(resolver, timeout, deadline, ca_file, allow_private, **extra)
     assert isinstance(settings, Settings)
     report = asyncio.run(check_domain(name, settings))
     raise typer.Exit(_output(report, json=json, html=html, quiet=quiet))

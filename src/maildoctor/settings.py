@@ -6,7 +6,7 @@ There is no global configuration; everything a probe needs to know travels in he
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_STEP_TIMEOUT = 5.0
@@ -64,7 +64,9 @@ class Settings:
     per_host: int = DEFAULT_PER_HOST  # DNS to the resolver counts as one host
     ca_file: Path | None = None
     allow_private: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    dkim_selectors: tuple[str, ...] = ()  # asked besides the common selectors
+    sending_ips: tuple[str, ...] = ()  # servers that send for the domain, besides its MX
+    dnsbl_zones: tuple[str, ...] = ()  # IP lists asked besides the default ones
 
     def describe_resolver(self) -> str:
         if not self.resolvers:

@@ -18,7 +18,9 @@ from maildoctor.evidence import ProbeFailure
 from maildoctor.report import Finding, NotChecked, Severity
 from maildoctor.settings import Settings
 
-CheckFn = Callable[..., Iterable[Finding]]
+# A check yields findings, and NotChecked where its evidence cannot decide (a DNS timeout is
+# never "record missing").
+CheckFn = Callable[..., Iterable[Finding | NotChecked]]
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,11 @@ def apply(
             reason = "; ".join(f"{f.probe}: {f.kind}: {f.detail}" for f in failures)
             not_checked.append(NotChecked(chk.name, reason))
             continue
-        for finding in chk.func(ctx, *(evidence[n] for n in chk.needs)):
-            if finding.code not in chk.codes:
-                raise CatalogueError(f"check {chk.name} emitted undeclared code {finding.code}")
-            findings.append(finding)
+        for item in chk.func(ctx, *(evidence[n] for n in chk.needs)):
+            if isinstance(item, NotChecked):
+                not_checked.append(item)
+                continue
+            if item.code not in chk.codes:
+                raise CatalogueError(f"check {chk.name} emitted undeclared code {item.code}")
+            findings.append(item)
     return findings, not_checked
