@@ -85,3 +85,19 @@ def test_severity_override() -> None:
 def test_bad_catalogue_data_is_refused(text: str, message: str) -> None:
     with pytest.raises(CatalogueError, match=message):
         parse_area("mx", text)
+
+
+def test_reflow_joins_prose_and_keeps_literal_lines() -> None:
+    from maildoctor.catalogue import reflow
+
+    text = (
+        "\nPublish the record, the one\nport 25 uses:\n"
+        "  example.com. MX 10 mail.example.com.\n  mail IN A 192.0.2.1\n"
+        "Then wait\nfor the TTL.\n\nNew paragraph.\n"
+    )
+    assert reflow(text) == (
+        "Publish the record, the one port 25 uses:\n"
+        "  example.com. MX 10 mail.example.com.\n"
+        "  mail IN A 192.0.2.1\n"
+        "Then wait for the TTL.\n\nNew paragraph."
+    )

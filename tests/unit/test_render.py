@@ -85,7 +85,7 @@ def test_terminal_groups_verdict_quiet() -> None:
     first = out.splitlines()[0]
     assert "lan.example: problems found: 1 error" in first
     assert "MX (incoming mail routing)" in out
-    assert "fix:" in out and "<public address>" in out
+    assert "fix " in out and "<public address>" in out
     ok = Report(
         "good.example",
         datetime.now(UTC),

@@ -94,6 +94,22 @@ class Catalogue(Mapping[str, Entry]):
         )
 
 
+def reflow(text: str) -> str:
+    """Join wrapped prose lines; keep blank lines and indented (literal) lines as they are.
+
+    Catalogue text is wrapped in the TOML files for reading there; renderers wrap it again
+    for their width. Indented lines hold records and commands, which must not be joined.
+    """
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        literal = line[:1].isspace()
+        if out and out[-1] and line.strip() and not literal and not out[-1][:1].isspace():
+            out[-1] = f"{out[-1]} {line.strip()}"
+        else:
+            out.append(line.rstrip() if literal else line.strip())
+    return "\n".join(out)
+
+
 def _entry(area: str, code: str, raw: Mapping[str, Any]) -> Entry:
     where = f"catalogue/{area}.toml [{code!r}]"
     if not CODE_RE.match(code) or code.split(".", 1)[0] != area:
@@ -119,8 +135,8 @@ def _entry(area: str, code: str, raw: Mapping[str, Any]) -> Entry:
         code=code,
         severity=severity,
         title=raw["title"].strip(),
-        cause=raw["cause"].strip(),
-        fix=raw["fix"].strip(),
+        cause=reflow(raw["cause"]),
+        fix=reflow(raw["fix"]),
         references=references,
         symptoms=symptoms,
     )

@@ -11,6 +11,8 @@ from itertools import groupby
 from typing import IO
 
 from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from maildoctor.render.sanitize import inert
@@ -86,29 +88,25 @@ def verdict(report: Report) -> Text:
     return line
 
 
-def _block(label: str, body: str, style: str = "") -> Text:
-    lines = inert(body).splitlines() or [""]
-    out = Text(f"      {label}: ", style="dim")
-    out.append(lines[0], style=style)
-    for extra in lines[1:]:
-        out.append("\n        " + extra, style=style)
-    return out
-
-
 def _finding(console: Console, f: Finding) -> None:
     head = Text("  ")
     head.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
     head.append(" " + inert(f.title, multiline=False), style="bold")
     head.append(f"  ({f.code})", style="dim")
     console.print(head)
-    console.print(Text("      subject: ", style="dim").append(inert(f.subject, multiline=False)))
+    # A two-column grid keeps wrapped lines under their text, not under the labels.
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("subject", Text(inert(f.subject, multiline=False)))
     if f.evidence:
-        console.print(_block("evidence", f.evidence))
+        grid.add_row("evidence", Text(inert(f.evidence)))
     if f.severity.is_problem:
-        console.print(_block("cause", f.cause))
-        console.print(_block("fix", f.fix, style="bold"))
+        grid.add_row("cause", Text(inert(f.cause)))
+        grid.add_row("fix", Text(inert(f.fix), style="bold"))
         if f.references:
-            console.print(_block("see", ", ".join(f.references)))
+            grid.add_row("see", Text(inert(", ".join(f.references))))
+    console.print(Padding(grid, (0, 0, 0, 6)))
 
 
 def render(report: Report, console: Console, *, quiet: bool = False) -> None:
