@@ -14,12 +14,14 @@ from maildoctor.report import Report, sort_findings
 from maildoctor.settings import Settings
 
 
-async def run_checks(target: str, settings: Settings, checks: Iterable[Check]) -> Report:
+async def run_checks(
+    target: str, settings: Settings, checks: Iterable[Check], runner: Runner | None = None
+) -> Report:
     """Run exactly the probes that `checks` need (and what those build on), then the checks."""
     chosen = tuple(checks)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    runner = Runner(settings)
+    runner = runner or Runner(settings)
     specs = all_probes()
     plan = closure([need for c in chosen for need in c.needs], specs)
     evidence = await runner.run_plan(plan, specs, runner.context(target))
