@@ -18,7 +18,7 @@ LAB_RESOLV_CONF=$LAB_RUN/resolv.conf
 export LAB_DIR MAILDOCTOR_LAB_RUN LAB_RUN LAB_RESOLVER LAB_NS LAB_RESOLV_CONF
 
 LAB_PIDS=$LAB_RUN/pids
-LAB_LOGS=$LAB_RUN/logs
+LAB_LOGS=$LAB_RUN/log
 
 # Messages go to stderr, prefixed with the script's name.
 lab_prog=${lab_prog:-$(basename "$(dirname "$0")")/$(basename "$0")}
@@ -33,13 +33,22 @@ now_ms() { local t=${EPOCHREALTIME/./}; echo $(( t / 1000 )); }
 # The lab's hosts: "ip name" lines from hosts.tsv.
 lab_hosts() { awk -F'\t' '!/^#/ && NF >= 2 { print $1, $2 }' "$LAB_DIR/hosts.tsv"; }
 
+# proc_running PID: the process exists and is no zombie (exited daemons reparented to PID 1
+# stay zombies until it reaps them, which here can take seconds).
+proc_running() {
+    local st
+    # (not /proc/PID/stat: a process title such as "nsd: xfrd" puts spaces in its fields)
+    st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # pid_alive NAME: true when $LAB_PIDS/NAME.pid names a running process whose command line
 # still matches what we started (guards against PID reuse: never signal a stranger).
 pid_alive() {
     local f=$LAB_PIDS/$1.pid pid want
     [ -s "$f" ] || return 1
     read -r pid want < "$f" || true
-    [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
+    [ -n "$pid" ] && proc_running "$pid" || return 1
     [ -z "${want:-}" ] && return 0
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$want"
 }
@@ -51,7 +60,8 @@ spawn() {
     mkdir -p "$LAB_PIDS" "$(dirname "$log")"
     # Job control is off in scripts, so the child is no process-group leader and setsid(1)
     # calls setsid() and execs in place: $! is the daemon's own PID.
-    setsid "$@" < /dev/null >> "$log" 2>&1 &
+    # (9>&-: lab/up's lock fd must not live on in a daemon, or the next lab/up waits forever)
+    setsid "$@" < /dev/null >> "$log" 2>&1 9>&- &
     echo "$! $match" > "$LAB_PIDS/$name.pid"
 }
 
@@ -62,13 +72,11 @@ stop_pid() {
     if pid_alive "$name"; then
         read -r pid _ < "$f"
         kill -TERM "$pid" 2>/dev/null || true
-        for (( i = 0; i < timeout * 20; i++ )); do
-            [ -d "/proc/$pid" ] || break
-            # a zombie child of ours would never vanish: treat it as gone
-            [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
-            sleep 0.05
+        for (( i = 0; i < timeout * 100; i++ )); do
+            proc_running "$pid" || break
+            sleep 0.01
         done
-        if [ -d "/proc/$pid" ]; then
+        if proc_running "$pid"; then
             say "$name (pid $pid) did not stop in ${timeout}s: KILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi

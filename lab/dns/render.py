@@ -15,6 +15,7 @@ Python 3 standard library only.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -76,6 +77,19 @@ def rev_name(ip: str) -> str:
     return ".".join(reversed(ip.split("."))) + ".in-addr.arpa."
 
 
+def bl_owner(item: str, zone: str) -> str:
+    """The name a blocklist answers for item: "*" (every query), an IPv4 or IPv6 address
+    (reversed octets / nibbles, RFC 5782 2.1 and 2.4), or a domain name (RFC 5782 2.3)."""
+    if item == "*":
+        return f"*.{zone}"
+    try:
+        addr = ipaddress.ip_address(item)
+    except ValueError:
+        return f"{item.lower().rstrip('.')}.{zone}"
+    arpa = "in-addr.arpa" if addr.version == 4 else "ip6.arpa"
+    return addr.reverse_pointer.removesuffix(arpa) + zone
+
+
 class Keys:
     """RSA keys for DKIM, generated with openssl on first use and kept under $LAB_RUN/dkim."""
 
@@ -94,19 +108,32 @@ class Keys:
         if not key.exists() or not pub.exists():
             tmp = key.with_suffix(".key.tmp")
             subprocess.run(
-                ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{bits}",
-                 "-out", str(tmp)],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                [
+                    "openssl",
+                    "genpkey",
+                    "-algorithm",
+                    "RSA",
+                    "-pkeyopt",
+                    f"rsa_keygen_bits:{bits}",
+                    "-out",
+                    str(tmp),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
             os.chmod(tmp, 0o600)
             subprocess.run(
                 ["openssl", "pkey", "-in", str(tmp), "-pubout", "-out", str(pub)],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
             tmp.rename(key)
             print(f"lab/dns/render.py: generated {bits}-bit DKIM key {key}", file=sys.stderr)
         # the PEM body of a SubjectPublicKeyInfo is exactly DKIM's p= (RFC 6376 3.6.1)
-        body = "".join(l for l in pub.read_text().splitlines() if l and not l.startswith("-----"))
+        lines = pub.read_text().splitlines()
+        body = "".join(x for x in lines if x and not x.startswith("-----"))
         self.cache[bits] = body
         return body
 
@@ -165,9 +192,7 @@ def build(lab: Path, run: Path) -> tuple[dict[str, str], list[Zone], dict[str, o
     live = [d for d in domains if d not in absent]
 
     # zones: lab.test + every live domain whose parent is no live domain
-    apexes = ["lab.test"] + [
-        d for d in live if not any(p != d and in_zone(d, p) for p in live)
-    ]
+    apexes = ["lab.test"] + [d for d in live if not any(p != d and in_zone(d, p) for p in live)]
     zones = {a: Zone(a) for a in apexes}
 
     def zone_of(name: str) -> Zone | None:
@@ -204,7 +229,9 @@ def build(lab: Path, run: Path) -> tuple[dict[str, str], list[Zone], dict[str, o
         ip = host_ip.get(f"mx.{d}", host_ip.get(f"mx.{GOOD}", "127.0.10.1"))
         mailhost = f"mail.{d}." if own else f"mail.{GOOD}."
 
-        def pick(key: str, default: list[str]) -> list[str]:
+        def pick(
+            key: str, default: list[str], o: dict[str, list[str]] = o, d: str = d, ip: str = ip
+        ) -> list[str]:
             vals = o.get(key, default)
             return [] if vals == ["-"] else [expand(v, d, ip) for v in vals]
 
@@ -253,12 +280,12 @@ def build(lab: Path, run: Path) -> tuple[dict[str, str], list[Zone], dict[str, o
 
     # blocklists
     bl: dict[str, Zone] = {}
-    for zone, ip, codes, *txt in tsv(lab / "dns" / "dnsbl.tsv", 3):
+    for zone, item, codes, *txt in tsv(lab / "dns" / "dnsbl.tsv", 3):
         z = bl.setdefault(zone.lower(), Zone(zone.lower()))
-        owner = f"*.{z.origin}" if ip == "*" else rev_name(ip).replace("in-addr.arpa.", z.origin)
+        owner = bl_owner(item, z.origin)
         for c in codes.split(","):
             z.add(owner, "A", c.strip())
-        for t in (txt[0].split("|") if txt and txt[0] else []):
+        for t in txt[0].split("|") if txt and txt[0] else []:
             z.add(owner, "TXT", txt_rdata(t))
 
     # test.: delegations of every lab zone under it, with glue for the name server
@@ -275,6 +302,10 @@ def build(lab: Path, run: Path) -> tuple[dict[str, str], list[Zone], dict[str, o
     all_zones = [root, test, *zones.values(), rev, *bl.values()]
     hosts_block = []
     for ip, name in hosts:
+        if ip in ptr_override:
+            # glibc answers reverse lookups from /etc/hosts too: listing an address whose PTR
+            # is a planted fault would hide the fault from every program on the machine
+            continue
         names = [name]
         dom = name[3:] if name.startswith("mx.") else None
         if dom in summary and summary[dom]["own_server"]:  # type: ignore[index]
@@ -282,8 +313,9 @@ def build(lab: Path, run: Path) -> tuple[dict[str, str], list[Zone], dict[str, o
         hosts_block.append(f"{ip}\t{' '.join(names)}")
     (run / "dkim").mkdir(parents=True, exist_ok=True)
     files = {
-        "dkim/keys.tsv": "# domain\tselector\tbits\tprivate key (PEM)\n" + "".join(r + "\n" for r in key_rows),
-        "dns/hosts.block": "".join(l + "\n" for l in hosts_block),
+        "dkim/keys.tsv": "# domain\tselector\tbits\tprivate key (PEM)\n"
+        + "".join(r + "\n" for r in key_rows),
+        "dns/hosts.block": "".join(x + "\n" for x in hosts_block),
     }
     meta = {
         "ns": ns_ip,
@@ -295,6 +327,21 @@ def build(lab: Path, run: Path) -> tuple[dict[str, str], list[Zone], dict[str, o
         "dkim_keys": str(run / "dkim" / "keys.tsv"),
     }
     return files, all_zones, meta, resolver_ip
+
+
+def check_zone(origin: str, text: str, dns: Path) -> None:
+    tmp = dns / "zones" / ".check.zone"
+    tmp.write_text(text)
+    try:
+        proc = subprocess.run(
+            ["nsd-checkzone", origin, str(tmp)], capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return  # NSD not installed yet: nothing to check with
+    finally:
+        tmp.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        fail(f"zone {origin} is invalid:\n{proc.stdout}{proc.stderr}")
 
 
 def write_if_changed(path: Path, text: str) -> bool:
@@ -310,10 +357,14 @@ def write_if_changed(path: Path, text: str) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lab", type=Path, default=Path(__file__).resolve().parents[1])
-    ap.add_argument("--run", type=Path, default=Path(os.environ.get("MAILDOCTOR_LAB_RUN", "/run/maildoctor-lab")))
+    ap.add_argument(
+        "--run",
+        type=Path,
+        default=Path(os.environ.get("MAILDOCTOR_LAB_RUN", "/run/maildoctor-lab")),
+    )
     args = ap.parse_args()
     lab, run = args.lab, args.run
-    dns, logs = run / "dns", run / "logs"
+    dns, logs = run / "dns", run / "log"
     for d in (dns / "zones", dns / "nsd" / "xfr", logs):
         d.mkdir(parents=True, exist_ok=True)
 
@@ -324,15 +375,27 @@ def main() -> None:
     wanted = set()
     for z in zones:
         wanted.add(z.filename)
-        if write_if_changed(dns / "zones" / z.filename, z.text()):
-            changed.add("nsd")
+        path, text = dns / "zones" / z.filename, z.text()
+        if path.exists() and path.read_text() == text:
+            continue
+        # NSD skips a zone it cannot parse and serves the rest: refuse bad data here instead
+        check_zone(z.origin, text, dns)
+        write_if_changed(path, text)
+        changed.add("nsd")
     for old in (dns / "zones").glob("*.zone"):
         if old.name not in wanted:
             old.unlink()
             changed.add("nsd")
 
-    subst = {"@NS@": str(meta["ns"]), "@RESOLVER@": resolver_ip, "@DNS@": str(dns), "@LOGS@": str(logs)}
-    stanzas = "".join(f'zone:\n    name: "{z.origin}"\n    zonefile: "{z.filename}"\n\n' for z in zones)
+    subst = {
+        "@NS@": str(meta["ns"]),
+        "@RESOLVER@": resolver_ip,
+        "@DNS@": str(dns),
+        "@LOGS@": str(logs),
+    }
+    stanzas = "".join(
+        f'zone:\n    name: "{z.origin}"\n    zonefile: "{z.filename}"\n\n' for z in zones
+    )
     for name in ("nsd", "unbound"):
         text = (lab / "dns" / f"{name}.conf.in").read_text()
         for k, v in {**subst, "@ZONES@": stanzas}.items():

@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def write(path: Path, text: str, mode: int = 0o644) -> None:
 def render_postfix() -> None:
     base = {"RUN": str(RUN), "CERTS": str(CERTS)}
     # good
-    d = RUN / "postfix-good"
+    d = RUN / "postfix-good" / "etc"
     v = dict(base, INSTANCE="good")
     services = "\n".join([
         f"{GOOD_IP}:25 inet  n       -       n       -       -       smtpd",
@@ -158,10 +159,11 @@ def render_postfix() -> None:
     write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES=services)))
     mailboxes = [u for u, _ in users()] + [GHOST]
     write(d / "vmailbox", "".join(f"{u}\tlab\n" for u in mailboxes))
+    write(d / "transport", "test\tsmtp:\n.test\tsmtp:\n")
     write(d / "valias", "postmaster@good.test\talice@good.test\n"
                         "abuse@good.test\talice@good.test\n")
     # faults
-    d = RUN / "postfix-faults"
+    d = RUN / "postfix-faults" / "etc"
     v = dict(base, INSTANCE="faults")
     rows = fault_services()
     ips = sorted({r[0] for r in rows}, key=lambda ip: int(ip.rsplit(".", 1)[1]))
@@ -220,9 +222,23 @@ COMPONENTS = {
 }
 
 
+NATIVE_PIDFILES = {
+    "dovecot-good": RUN / "dovecot-good" / "run" / "master.pid",
+    "dovecot-faults": RUN / "dovecot-faults" / "run" / "master.pid",
+    "postfix-good": RUN / "postfix-good" / "queue" / "pid" / "master.pid",
+    "postfix-faults": RUN / "postfix-faults" / "queue" / "pid" / "master.pid",
+}
+
+
 def alive(name: str) -> int | None:
     pidfile, text = COMPONENTS[name]
-    return pid_alive(pidfile, text)
+    pid = pid_alive(pidfile, text)
+    if pid is None and name in NATIVE_PIDFILES:
+        # Started by an earlier up that was interrupted before it wrote our pid file: adopt it.
+        pid = pid_alive(NATIVE_PIDFILES[name], text)
+        if pid is not None:
+            write(pidfile, f"{pid}\n")
+    return pid
 
 
 def resolv_conf() -> Path:
@@ -239,7 +255,13 @@ def resolv_conf() -> Path:
 def in_lab_ns(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     wrapper = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
                'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(resolv_conf())]
-    return subprocess.run(wrapper + cmd, capture_output=True, text=True, **kw)
+    # Daemons keep inherited descriptors: give them a file, never a pipe we would wait on.
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.run(wrapper + cmd, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=subprocess.STDOUT, text=True, **kw)
+        out.seek(0)
+        proc.stdout, proc.stderr = out.read(), ""
+    return proc
 
 
 def copy_pid(src: Path, dst: Path, wait: float = 10.0) -> None:
@@ -258,13 +280,13 @@ def start_dovecot(inst: str) -> None:
     conf = RUN / f"dovecot-{inst}" / "dovecot.conf"
     proc = in_lab_ns(["dovecot", "-c", str(conf)])
     if proc.returncode != 0:
-        fail(f"dovecot-{inst} did not start: {proc.stderr.strip()}", [f"dovecot-{inst}.log"])
+        fail(f"dovecot-{inst} did not start: {proc.stdout.strip()}", [f"dovecot-{inst}.log"])
     copy_pid(RUN / f"dovecot-{inst}" / "run" / "master.pid", PIDS / f"dovecot-{inst}.pid")
 
 
 def start_postfix(inst: str) -> None:
-    d = RUN / f"postfix-{inst}"
-    master_pid = d / "queue" / "pid" / "master.pid"
+    d = RUN / f"postfix-{inst}" / "etc"
+    master_pid = d.parent / "queue" / "pid" / "master.pid"
     try:
         master_pid.unlink()
     except OSError:
@@ -414,10 +436,13 @@ def down() -> None:
         if pid:
             inst = name.split("-", 1)[-1]
             if name.startswith("postfix-"):
-                subprocess.run(["postfix", "-c", str(RUN / name), "stop"], capture_output=True)
+                subprocess.run(["postfix", "-c", str(RUN / name / "etc"), "stop"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
             elif name.startswith("dovecot-"):
                 subprocess.run(["dovecot", "-c", str(RUN / name / "dovecot.conf"), "stop"],
-                               capture_output=True)
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
             else:
                 os.kill(pid, signal.SIGTERM)
             if not wait_gone(pid, 10):
@@ -448,8 +473,26 @@ def status() -> int:
     return 1 if (rc or missing) else 0
 
 
+def lock() -> None:
+    """One up/down at a time (lab/up and a person may run them concurrently)."""
+    import fcntl
+    RUN.mkdir(parents=True, exist_ok=True)
+    fd = os.open(RUN / "mail.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                die(f"{RUN / 'mail.lock'} held for 120 s by another lab/mail up/down")
+            time.sleep(0.1)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd in ("up", "down"):
+        lock()
     if cmd == "up":
         up()
     elif cmd == "down":
