@@ -77,6 +77,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON 
 HtmlOpt = Annotated[
     Path | None, typer.Option("--html", metavar="FILE", help="Also write an HTML report.")
 ]
+OnlyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only", metavar="AREA", help="Run only these check areas (repeatable): mx, spf, smtp..."
+    ),
+]
+SkipOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip",
+        metavar="AREA",
+        help="Skip these check areas (repeatable), e.g. --skip smtp when port 25 is blocked here.",
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Show only problems (warning and worse).")
 ]
@@ -180,6 +194,8 @@ def check(
     dkim_selector: SelectorOpt = None,
     sending_ip: SendingIpOpt = None,
     dnsbl: DnsblOpt = None,
+    only: OnlyOpt = None,
+    skip: SkipOpt = None,
     json: JsonOpt = False,
     html: HtmlOpt = None,
     quiet: QuietOpt = False,
@@ -187,7 +203,7 @@ def check(
     """Check a mail domain from outside: DNS records and its mail servers."""
     import asyncio
 
-    from maildoctor.engine import check_domain
+    from maildoctor.engine import check_domain, select_checks
     from maildoctor.settings import Settings
     from maildoctor.targets import parse_domain
 
@@ -198,7 +214,11 @@ def check(
     extra = _domain_params(dkim_selector, sending_ip, dnsbl)
     settings = _settings(resolver, timeout, deadline, ca_file, allow_private, **extra)
     assert isinstance(settings, Settings)
-    report = asyncio.run(check_domain(name, settings))
+    try:
+        select_checks(only or (), skip or ())
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    report = asyncio.run(check_domain(name, settings, only or (), skip or ()))
     raise typer.Exit(_output(report, json=json, html=html, quiet=quiet))
 
 

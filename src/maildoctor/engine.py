@@ -38,5 +38,24 @@ async def run_checks(
     )
 
 
-async def check_domain(domain: str, settings: Settings) -> Report:
-    return await run_checks(domain, settings, all_checks())
+def check_areas() -> tuple[str, ...]:
+    """The names `--only` and `--skip` take: one per checks module (mx, spf, smtp, tls...)."""
+    return tuple(sorted({c.area for c in all_checks()}))
+
+
+def select_checks(only: Iterable[str] = (), skip: Iterable[str] = ()) -> tuple[Check, ...]:
+    wanted, unwanted = set(only), set(skip)
+    unknown = (wanted | unwanted) - set(check_areas())
+    if unknown:
+        raise ValueError(
+            f"unknown check area {', '.join(sorted(unknown))} (one of {', '.join(check_areas())})"
+        )
+    return tuple(
+        c for c in all_checks() if (not wanted or c.area in wanted) and c.area not in unwanted
+    )
+
+
+async def check_domain(
+    domain: str, settings: Settings, only: Iterable[str] = (), skip: Iterable[str] = ()
+) -> Report:
+    return await run_checks(domain, settings, select_checks(only, skip))

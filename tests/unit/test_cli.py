@@ -12,6 +12,8 @@ from maildoctor.cli import run
 from .fake_dns import fake_dns
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/report.schema.json").read_text())
+# Unit tests send no traffic but DNS to the in-process fake: only the DNS-record areas run.
+DNS_ONLY = ("--only", "dns", "--only", "mx")
 ZONE = {
     ("good.example", "MX"): ["10 mx.good.example."],
     ("mx.good.example", "A"): ["93.184.215.25"],
@@ -40,6 +42,8 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         (["check", "example.com", "--dkim-selector", "bad selector"], "not a selector name"),
         (["check", "example.com", "--sending-ip", "mail.example.com"], "not an IP address"),
         (["check", "example.com", "--dnsbl", "not a zone"], "--dnsbl"),
+        (["check", "example.com", "--only", "nonsense"], "unknown check area nonsense"),
+        (["check", "example.com", "--skip", "smpt"], "unknown check area smpt"),
         (["frobnicate"], "No such command"),
         (["auth", "mail.example.com", "--user", "x"], "not built yet"),
         (["logs", "/var/log/mail.log"], "not built yet"),
@@ -68,7 +72,9 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_check_good_domain_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     with fake_dns(ZONE) as port:
-        code, out, _ = cli(capsys, "check", "good.example", "--resolver", f"127.0.0.1:{port}")
+        code, out, _ = cli(
+            capsys, "check", "good.example", "--resolver", f"127.0.0.1:{port}", *DNS_ONLY
+        )
     assert code == 0, out
     assert "good.example: no problems found" in out
     assert "MX 10 mx.good.example -> 93.184.215.25" in out
@@ -96,6 +102,7 @@ def test_check_json_findings_and_exit_1(
             "--json",
             "--html",
             str(page),
+            *DNS_ONLY,
         )
     data = json.loads(out)
     jsonschema.validate(data, SCHEMA)
@@ -117,6 +124,7 @@ def test_dead_resolver_is_reported_quickly(capsys: pytest.CaptureFixture[str]) -
             "--timeout",
             "0.5",
             "--json",
+            *DNS_ONLY,
         )
         elapsed = time.monotonic() - start
     data = json.loads(out)
@@ -151,3 +159,16 @@ def test_console_script_has_no_traceback_on_bad_flag() -> None:
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "Invalid value for '--timeout'" in proc.stderr
+
+
+def test_only_and_skip_select_check_areas(capsys: pytest.CaptureFixture[str]) -> None:
+    with fake_dns(ZONE) as port:
+        resolver = ("--resolver", f"127.0.0.1:{port}", "--json")
+        _, out, _ = cli(capsys, "check", "absent.example", *resolver, "--only", "dns")
+        assert [f["code"] for f in json.loads(out)["findings"]] == ["dns.nxdomain"]
+        _, out, _ = cli(capsys, "check", "nomx.example", *resolver, "--only", "mx")
+        assert [f["code"] for f in json.loads(out)["findings"]] == ["mx.missing"]
+        _, out, _ = cli(
+            capsys, "check", "absent.example", *resolver, "--only", "dns", "--skip", "dns"
+        )
+        assert json.loads(out)["findings"] == []

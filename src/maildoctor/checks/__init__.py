@@ -49,6 +49,11 @@ class Check:
     codes: frozenset[str]
     func: CheckFn
 
+    @property
+    def area(self) -> str:
+        """The checks module the rule lives in: what `--only` / `--skip` select by."""
+        return self.name.split(".", 1)[0]
+
 
 REGISTRY: dict[str, Check] = {}
 
