@@ -54,6 +54,8 @@ SPF_FAULTS = {
     "spf-ptr.test",
     "spf-notcover.test",
     "spf-missing.test",
+    "spf-loop.test",
+    "spf-softfail.test",
 }
 DKIM_FAULTS = {
     "dkim-bad.test",
