@@ -147,7 +147,7 @@ if __name__ == "__main__":
         LOG = open(args.log, "a", buffering=1)
     if args.pidfile:
         with open(args.pidfile, "w") as f:
-            f.write(f"{os.getpid()}\n")
+            f.write(f"{os.getpid()} fakes.py\n")
     try:
         asyncio.run(main(args.specs))
     finally:

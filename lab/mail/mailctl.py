@@ -159,7 +159,8 @@ def render_postfix() -> None:
     write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES=services)))
     mailboxes = [u for u, _ in users()] + [GHOST]
     write(d / "vmailbox", "".join(f"{u}\tlab\n" for u in mailboxes))
-    write(d / "transport", "test\tsmtp:\n.test\tsmtp:\n")
+    write(d / "transport", f"good.test\tlmtp:unix:{RUN}/dovecot-good/run/lmtp\n"
+                           "test\tsmtp:\n.test\tsmtp:\n")
     write(d / "valias", "postmaster@good.test\talice@good.test\n"
                         "abuse@good.test\talice@good.test\n")
     # faults
@@ -213,11 +214,13 @@ def pid_alive(pidfile: Path, must_contain: str) -> int | None:
 
 
 COMPONENTS = {
-    # name: (pid file, text the process's command line contains)
-    "dovecot-good": (PIDS / "dovecot-good.pid", "dovecot"),
-    "dovecot-faults": (PIDS / "dovecot-faults.pid", "dovecot"),
-    "postfix-good": (PIDS / "postfix-good.pid", "master"),
-    "postfix-faults": (PIDS / "postfix-faults.pid", "master"),
+    # name: (pid file, text the process's command line contains). Pid files hold
+    # "PID TEXT", the format of lab/lib.sh (its pid_alive never signals a reused PID).
+    "dovecot-good": (PIDS / "dovecot-good.pid", str(RUN / "dovecot-good" / "dovecot.conf")),
+    "dovecot-faults": (PIDS / "dovecot-faults.pid",
+                       str(RUN / "dovecot-faults" / "dovecot.conf")),
+    "postfix-good": (PIDS / "postfix-good.pid", "postfix/sbin/master"),
+    "postfix-faults": (PIDS / "postfix-faults.pid", "postfix/sbin/master"),
     "fakes": (PIDS / "fakes.pid", "fakes.py"),
 }
 
@@ -237,8 +240,11 @@ def alive(name: str) -> int | None:
         # Started by an earlier up that was interrupted before it wrote our pid file: adopt it.
         pid = pid_alive(NATIVE_PIDFILES[name], text)
         if pid is not None:
-            write(pidfile, f"{pid}\n")
+            write(pidfile, f"{pid} {text}\n")
     return pid
+
+
+_warned = []
 
 
 def resolv_conf() -> Path:
@@ -248,7 +254,9 @@ def resolv_conf() -> Path:
     # DNS side not up (yet): same resolver, short timeouts, so nothing hangs meanwhile.
     fallback = RUN / "mail-resolv.conf"
     write(fallback, "nameserver 127.0.53.53\noptions timeout:1 attempts:1\n")
-    say(f"warning: {lab} missing, servers use {fallback}")
+    if not _warned:
+        say(f"warning: {lab} missing, servers use {fallback}")
+        _warned.append(1)
     return fallback
 
 
@@ -264,12 +272,12 @@ def in_lab_ns(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return proc
 
 
-def copy_pid(src: Path, dst: Path, wait: float = 10.0) -> None:
+def copy_pid(src: Path, dst: Path, match: str, wait: float = 10.0) -> None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
             pid = int(src.read_text().split()[0])
-            write(dst, f"{pid}\n")
+            write(dst, f"{pid} {match}\n")
             return
         except (OSError, ValueError, IndexError):
             time.sleep(0.05)
@@ -281,7 +289,8 @@ def start_dovecot(inst: str) -> None:
     proc = in_lab_ns(["dovecot", "-c", str(conf)])
     if proc.returncode != 0:
         fail(f"dovecot-{inst} did not start: {proc.stdout.strip()}", [f"dovecot-{inst}.log"])
-    copy_pid(RUN / f"dovecot-{inst}" / "run" / "master.pid", PIDS / f"dovecot-{inst}.pid")
+    copy_pid(RUN / f"dovecot-{inst}" / "run" / "master.pid", PIDS / f"dovecot-{inst}.pid",
+             COMPONENTS[f"dovecot-{inst}"][1])
 
 
 def start_postfix(inst: str) -> None:
@@ -295,7 +304,7 @@ def start_postfix(inst: str) -> None:
     if proc.returncode != 0:
         fail(f"postfix-{inst} did not start: {proc.stdout}{proc.stderr}",
              [f"postfix-{inst}.log"])
-    copy_pid(master_pid, PIDS / f"postfix-{inst}.pid")
+    copy_pid(master_pid, PIDS / f"postfix-{inst}.pid", COMPONENTS[f"postfix-{inst}"][1])
 
 
 def start_fakes() -> None:
@@ -331,7 +340,24 @@ def port_open(ip: str, port: int) -> bool:
         return False
 
 
+def listening() -> set[tuple[str, int]]:
+    """TCP sockets in LISTEN state (from ss): checking them spawns no server process and
+    writes no log line, unlike connecting to each port."""
+    out = subprocess.run(["ss", "-Hltn4"], capture_output=True, text=True).stdout
+    found = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            ip, _, port = fields[3].rpartition(":")
+            if port.isdigit():
+                found.add((ip, int(port)))
+    return found
+
+
 def closed_ports(ports: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    if shutil.which("ss"):
+        have = listening()
+        return [p for p in ports if (p[0], p[1]) not in have]
     return [p for p in ports if not port_open(p[0], p[1])]
 
 
@@ -429,36 +455,33 @@ def wait_gone(pid: int, secs: float) -> bool:
 def down() -> None:
     if os.geteuid() != 0:
         die("run as root")
-    stopped = []
+    pids = {}
     for name in ["fakes", "postfix-faults", "postfix-good", "dovecot-faults", "dovecot-good"]:
         pid = alive(name)
-        pidfile = COMPONENTS[name][0]
-        if pid:
-            inst = name.split("-", 1)[-1]
-            if name.startswith("postfix-"):
-                subprocess.run(["postfix", "-c", str(RUN / name / "etc"), "stop"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            elif name.startswith("dovecot-"):
-                subprocess.run(["dovecot", "-c", str(RUN / name / "dovecot.conf"), "stop"],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-            else:
-                os.kill(pid, signal.SIGTERM)
-            if not wait_gone(pid, 10):
-                say(f"{name} (pid {pid}) did not stop: killing it")
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                wait_gone(pid, 3)
-            stopped.append(name)
-            del inst
+        if not pid:
+            continue
+        pids[name] = pid
+        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+                 "stderr": subprocess.DEVNULL}
+        if name.startswith("postfix-"):
+            subprocess.run(["postfix", "-c", str(RUN / name / "etc"), "stop"], **quiet)
+        else:  # Dovecot and the fakes: SIGTERM to the master (what `dovecot stop` sends,
+            # without waiting for one instance before stopping the next)
+            os.kill(pid, signal.SIGTERM)
+    for name, pid in pids.items():
+        if not wait_gone(pid, 10):
+            say(f"{name} (pid {pid}) did not stop: killing it")
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            wait_gone(pid, 3)
+    for name in COMPONENTS:
         try:
-            pidfile.unlink()
+            COMPONENTS[name][0].unlink()
         except OSError:
             pass
-    say("stopped " + (", ".join(stopped) if stopped else "nothing (already down)"))
+    say("stopped " + (", ".join(pids) if pids else "nothing (already down)"))
 
 
 def status() -> int:

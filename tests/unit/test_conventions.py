@@ -9,7 +9,16 @@ from maildoctor.settings import parse_resolver
 from maildoctor.targets import parse_domain
 
 SRC = Path(__file__).resolve().parents[2] / "src/maildoctor"
-PURE = ["report.py", "addresses.py", "targets.py", "catalogue", "checks", "evidence", "render"]
+PURE = [
+    "report.py",
+    "addresses.py",
+    "targets.py",
+    "catalogue",
+    "checks",
+    "evidence",
+    "records",
+    "render",
+]
 IO_MODULES = {"socket", "ssl", "asyncio", "dns", "smtplib", "imaplib", "poplib", "http", "urllib"}
 
 

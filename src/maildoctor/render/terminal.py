@@ -47,6 +47,9 @@ AREA_TITLES = {
     "dnsbl": "Blacklists",
     "auth": "Accounts",
     "log": "Logs",
+    "mta_sts": "MTA-STS",
+    "tlsrpt": "TLS reporting (TLS-RPT)",
+    "autoconfig": "Client autoconfiguration",
 }
 
 
