@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -47,8 +48,9 @@ def name_for(ip: str) -> str:
     return "lab-fake.lab.test"
 
 
-async def minimal_smtp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                       name: str) -> None:
+async def minimal_smtp(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, name: str
+) -> None:
     while True:
         line = await asyncio.wait_for(reader.readline(), 60)
         if not line:
@@ -84,7 +86,7 @@ def handler(mode: str, ip: str, port: int):
                         break
                     try:
                         data = await asyncio.wait_for(reader.read(4096), left)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         break
                     if not data:
                         break
@@ -96,11 +98,13 @@ def handler(mode: str, ip: str, port: int):
             elif mode == "554":
                 writer.write(f"554 5.3.2 {name} service not available\r\n".encode())
                 await writer.drain()
-        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
-            log(f"disconnect from {peer[0]}:{peer[1]} to {ip}:{port} after "
-                f"{time.monotonic() - started:.1f}s")
+            log(
+                f"disconnect from {peer[0]}:{peer[1]} to {ip}:{port} after "
+                f"{time.monotonic() - started:.1f}s"
+            )
             try:
                 writer.close()
                 await writer.wait_closed()
@@ -116,8 +120,7 @@ async def main(specs: list[tuple[str, str, int]]) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((ip, port))
-        servers.append(await asyncio.start_server(handler(mode, ip, port), sock=sock,
-                                                  backlog=64))
+        servers.append(await asyncio.start_server(handler(mode, ip, port), sock=sock, backlog=64))
         log(f"listening on {ip}:{port} mode={mode}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -144,7 +147,7 @@ if __name__ == "__main__":
     ap.add_argument("specs", nargs="+", type=parse)
     args = ap.parse_args()
     if args.log:
-        LOG = open(args.log, "a", buffering=1)
+        LOG = open(args.log, "a", buffering=1)  # noqa: SIM115 (kept open for the process's life)
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write(f"{os.getpid()} fakes.py\n")
@@ -152,7 +155,5 @@ if __name__ == "__main__":
         asyncio.run(main(args.specs))
     finally:
         if args.pidfile:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(args.pidfile)
-            except OSError:
-                pass

@@ -18,6 +18,7 @@ Servers run inside `unshare --mount` with $LAB_RUN/resolv.conf bind-mounted over
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -40,8 +41,11 @@ GOOD_IP = "127.0.10.1"
 # Accepted by Postfix good (listed in its mailbox table) but unknown to Dovecot: LMTP refuses
 # it, so mail to it is accepted at RCPT and then bounced (a real "accepted-then-bounced").
 GHOST = "ghost@good.test"
-FAKES = [("silent", "127.0.10.12", 25), ("silent", "127.0.10.12", 587),
-         ("silent", "127.0.10.12", 465)]
+FAKES = [
+    ("silent", "127.0.10.12", 25),
+    ("silent", "127.0.10.12", 587),
+    ("silent", "127.0.10.12", 465),
+]
 # Must match lab/mail/dovecot/faults.conf.in.
 DOVECOT_FAULT_PORTS = {
     "127.0.10.5": (143, 993, 110, 995),
@@ -54,8 +58,8 @@ MACROS = {
     # TLS 1.0 accepted: protocols down to TLSv1 and OpenSSL security level 0 (OpenSSL 3 refuses
     # TLS 1.0/1.1 at level 1 and above).
     "@TLS10@": "-o smtpd_tls_protocols=>=TLSv1 -o smtpd_tls_mandatory_protocols=>=TLSv1"
-               " -o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0"
-               " -o tls_high_cipherlist=DEFAULT:@SECLEVEL=0",
+    " -o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0"
+    " -o tls_high_cipherlist=DEFAULT:@SECLEVEL=0",
     # Greeting after 8 s: client restrictions run before the banner when delay_reject is off.
     "@SLOW@": "-o smtpd_delay_reject=no -o smtpd_client_restrictions=sleep,8",
     # 554 greeting: Postfix answers the connection with its 554 client reject instead of 220.
@@ -63,11 +67,17 @@ MACROS = {
 }
 KIND_OPTS = {
     "smtp": [],
-    "submission": ["smtpd_tls_security_level=encrypt", "smtpd_sasl_auth_enable=yes",
-                   "smtpd_tls_auth_only=yes",
-                   "smtpd_relay_restrictions=permit_sasl_authenticated,reject"],
-    "smtps": ["smtpd_tls_wrappermode=yes", "smtpd_sasl_auth_enable=yes",
-              "smtpd_relay_restrictions=permit_sasl_authenticated,reject"],
+    "submission": [
+        "smtpd_tls_security_level=encrypt",
+        "smtpd_sasl_auth_enable=yes",
+        "smtpd_tls_auth_only=yes",
+        "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+    ],
+    "smtps": [
+        "smtpd_tls_wrappermode=yes",
+        "smtpd_sasl_auth_enable=yes",
+        "smtpd_relay_restrictions=permit_sasl_authenticated,reject",
+    ],
     "plain": [],
 }
 PORT_LABEL = {25: "smtp", 587: "submission", 465: "smtps"}
@@ -118,6 +128,7 @@ def fault_services() -> list[tuple[str, int, str, str, list[str]]]:
 
 # --------------------------------------------------------------------------- rendering
 
+
 def service_line(ip: str, port: int, kind: str, opts: list[str], syslog: str) -> str:
     all_opts = [f"syslog_name={syslog}/{PORT_LABEL.get(port, str(port))}"] + KIND_OPTS[kind]
     all_opts += [o for o in opts if o != "-o"]
@@ -136,7 +147,17 @@ def render(template: str, values: dict[str, str]) -> str:
     return text
 
 
+CHANGED: set[str] = set()  # instances ("postfix-good", ...) whose rendered files changed
+
+
 def write(path: Path, text: str, mode: int = 0o644) -> None:
+    try:
+        if path.read_text() == text:
+            return
+    except OSError:
+        pass
+    with contextlib.suppress(ValueError):
+        CHANGED.add(path.relative_to(RUN).parts[0])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
@@ -149,20 +170,24 @@ def render_postfix() -> None:
     # good
     d = RUN / "postfix-good" / "etc"
     v = dict(base, INSTANCE="good")
-    services = "\n".join([
-        f"{GOOD_IP}:25 inet  n       -       n       -       -       smtpd",
-        service_line(GOOD_IP, 587, "submission", [], "postfix"),
-        service_line(GOOD_IP, 465, "smtps", [], "postfix"),
-    ])
-    write(d / "main.cf", render("postfix/main.cf.common.in", v)
-          + render("postfix/main.cf.good.in", v))
+    services = "\n".join(
+        [
+            f"{GOOD_IP}:25 inet  n       -       n       -       -       smtpd",
+            service_line(GOOD_IP, 587, "submission", [], "postfix"),
+            service_line(GOOD_IP, 465, "smtps", [], "postfix"),
+        ]
+    )
+    write(
+        d / "main.cf", render("postfix/main.cf.common.in", v) + render("postfix/main.cf.good.in", v)
+    )
     write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES=services)))
     mailboxes = [u for u, _ in users()] + [GHOST]
     write(d / "vmailbox", "".join(f"{u}\tlab\n" for u in mailboxes))
-    write(d / "transport", f"good.test\tlmtp:unix:{RUN}/dovecot-good/run/lmtp\n"
-                           "test\tsmtp:\n.test\tsmtp:\n")
-    write(d / "valias", "postmaster@good.test\talice@good.test\n"
-                        "abuse@good.test\talice@good.test\n")
+    write(
+        d / "transport",
+        f"good.test\tlmtp:unix:{RUN}/dovecot-good/run/lmtp\ntest\tsmtp:\n.test\tsmtp:\n",
+    )
+    write(d / "valias", "postmaster@good.test\talice@good.test\nabuse@good.test\talice@good.test\n")
     # faults
     d = RUN / "postfix-faults" / "etc"
     v = dict(base, INSTANCE="faults")
@@ -176,11 +201,12 @@ def render_postfix() -> None:
         extra += [o for o in opts if o != "-o"]
         svc.append(service_line(ip, port, kind, extra, "postfix-faults"))
     v.update(FAULT_IPS=", ".join(ips), FAULT_DOMAINS=", ".join(domains))
-    write(d / "main.cf", render("postfix/main.cf.common.in", v)
-          + render("postfix/main.cf.faults.in", v))
+    write(
+        d / "main.cf",
+        render("postfix/main.cf.common.in", v) + render("postfix/main.cf.faults.in", v),
+    )
     write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES="\n".join(svc))))
-    write(d / "vmailbox", "".join(f"postmaster@{dom}\tlab\nalice@{dom}\tlab\n"
-                                  for dom in domains))
+    write(d / "vmailbox", "".join(f"postmaster@{dom}\tlab\nalice@{dom}\tlab\n" for dom in domains))
     for inst in ("good", "faults"):
         for sub in ("queue", "data"):
             (RUN / f"postfix-{inst}" / sub).mkdir(parents=True, exist_ok=True)
@@ -192,8 +218,10 @@ def render_dovecot() -> None:
     for inst, cert in (("good", "mx.good.test"), ("faults", "mx.imap-plain.test")):
         d = RUN / f"dovecot-{inst}"
         v = {"RUN": str(RUN), "CERTS": str(CERTS), "INSTANCE": inst, "CERT": cert}
-        write(d / "dovecot.conf", render("dovecot/common.conf.in", v)
-              + render(f"dovecot/{inst}.conf.in", v))
+        write(
+            d / "dovecot.conf",
+            render("dovecot/common.conf.in", v) + render(f"dovecot/{inst}.conf.in", v),
+        )
         write(d / "users", passwd, 0o640)
         shutil.chown(d / "users", "root", "dovecot")
         for sub in ("run", "state"):
@@ -203,6 +231,7 @@ def render_dovecot() -> None:
 
 
 # --------------------------------------------------------------------------- processes
+
 
 def pid_alive(pidfile: Path, must_contain: str) -> int | None:
     try:
@@ -217,8 +246,7 @@ COMPONENTS = {
     # name: (pid file, text the process's command line contains). Pid files hold
     # "PID TEXT", the format of lab/lib.sh (its pid_alive never signals a reused PID).
     "dovecot-good": (PIDS / "dovecot-good.pid", str(RUN / "dovecot-good" / "dovecot.conf")),
-    "dovecot-faults": (PIDS / "dovecot-faults.pid",
-                       str(RUN / "dovecot-faults" / "dovecot.conf")),
+    "dovecot-faults": (PIDS / "dovecot-faults.pid", str(RUN / "dovecot-faults" / "dovecot.conf")),
     "postfix-good": (PIDS / "postfix-good.pid", "postfix/sbin/master"),
     "postfix-faults": (PIDS / "postfix-faults.pid", "postfix/sbin/master"),
     "fakes": (PIDS / "fakes.pid", "fakes.py"),
@@ -261,12 +289,27 @@ def resolv_conf() -> Path:
 
 
 def in_lab_ns(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    wrapper = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-               'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(resolv_conf())]
+    wrapper = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+        str(resolv_conf()),
+    ]
     # Daemons keep inherited descriptors: give them a file, never a pipe we would wait on.
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.run(wrapper + cmd, stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=subprocess.STDOUT, text=True, **kw)
+        proc = subprocess.run(
+            wrapper + cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            **kw,
+        )
         out.seek(0)
         proc.stdout, proc.stderr = out.read(), ""
     return proc
@@ -289,32 +332,44 @@ def start_dovecot(inst: str) -> None:
     proc = in_lab_ns(["dovecot", "-c", str(conf)])
     if proc.returncode != 0:
         fail(f"dovecot-{inst} did not start: {proc.stdout.strip()}", [f"dovecot-{inst}.log"])
-    copy_pid(RUN / f"dovecot-{inst}" / "run" / "master.pid", PIDS / f"dovecot-{inst}.pid",
-             COMPONENTS[f"dovecot-{inst}"][1])
+    copy_pid(
+        RUN / f"dovecot-{inst}" / "run" / "master.pid",
+        PIDS / f"dovecot-{inst}.pid",
+        COMPONENTS[f"dovecot-{inst}"][1],
+    )
 
 
 def start_postfix(inst: str) -> None:
     d = RUN / f"postfix-{inst}" / "etc"
     master_pid = d.parent / "queue" / "pid" / "master.pid"
-    try:
+    with contextlib.suppress(OSError):
         master_pid.unlink()
-    except OSError:
-        pass
     proc = in_lab_ns(["postfix", "-c", str(d), "start"])
     if proc.returncode != 0:
-        fail(f"postfix-{inst} did not start: {proc.stdout}{proc.stderr}",
-             [f"postfix-{inst}.log"])
+        fail(f"postfix-{inst} did not start: {proc.stdout}{proc.stderr}", [f"postfix-{inst}.log"])
     copy_pid(master_pid, PIDS / f"postfix-{inst}.pid", COMPONENTS[f"postfix-{inst}"][1])
 
 
 def start_fakes() -> None:
     specs = [f"{mode}@{ip}:{port}" for mode, ip, port in FAKES]
     pidfile = PIDS / "fakes.pid"
-    logf = open(LOG / "fakes.log", "a")
-    subprocess.Popen([sys.executable, str(HERE / "fakes.py"), "--pidfile", str(pidfile),
-                      "--log", str(LOG / "fakes.log")] + specs,
-                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                     start_new_session=True, close_fds=True)
+    with open(LOG / "fakes.log", "a") as logf:
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "fakes.py"),
+                "--pidfile",
+                str(pidfile),
+                "--log",
+                str(LOG / "fakes.log"),
+                *specs,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=logf,
+            start_new_session=True,
+            close_fds=True,
+        )
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not alive("fakes"):
         time.sleep(0.05)
@@ -326,8 +381,7 @@ def expected_ports() -> list[tuple[str, int, str]]:
     out = [(GOOD_IP, p, "postfix-good") for p in (25, 587, 465)]
     out += [(GOOD_IP, p, "dovecot-good") for p in (143, 993, 110, 995)]
     out += [(ip, port, "postfix-faults") for ip, port, *_ in fault_services()]
-    out += [(ip, p, "dovecot-faults") for ip, ports in DOVECOT_FAULT_PORTS.items()
-            for p in ports]
+    out += [(ip, p, "dovecot-faults") for ip, ports in DOVECOT_FAULT_PORTS.items() for p in ports]
     out += [(ip, port, "fakes") for _, ip, port in FAKES]
     return out
 
@@ -374,22 +428,48 @@ def fail(msg: str, logs: list[str]) -> None:
 
 def ensure_addresses() -> None:
     """Every hosts.tsv address on lo with a 127.0.0.1 source route (as lab/up does)."""
-    have = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "lo"], capture_output=True,
-                          text=True).stdout
-    routes = subprocess.run(["ip", "-4", "route", "show", "table", "local", "type", "local"],
-                            capture_output=True, text=True).stdout
+    have = subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True
+    ).stdout
+    routes = subprocess.run(
+        ["ip", "-4", "route", "show", "table", "local", "type", "local"],
+        capture_output=True,
+        text=True,
+    ).stdout
     for ip, _ in hosts():
         if f"inet {ip}/32 " not in have:
             subprocess.run(["ip", "addr", "add", f"{ip}/32", "dev", "lo"], capture_output=True)
         if not re.search(rf"^local {re.escape(ip)} dev lo .*src 127\.0\.0\.1", routes, re.M):
-            subprocess.run(["ip", "route", "replace", "local", ip, "dev", "lo", "table", "local",
-                            "proto", "kernel", "scope", "host", "src", "127.0.0.1"],
-                           capture_output=True)
+            subprocess.run(
+                [
+                    "ip",
+                    "route",
+                    "replace",
+                    "local",
+                    ip,
+                    "dev",
+                    "lo",
+                    "table",
+                    "local",
+                    "proto",
+                    "kernel",
+                    "scope",
+                    "host",
+                    "src",
+                    "127.0.0.1",
+                ],
+                capture_output=True,
+            )
 
 
 def ensure_certs() -> None:
-    need = [RUN / "ca" / "ca.crt", CERTS / "mx.good.test.pem", CERTS / "expired.pem",
-            CERTS / "wronghost.pem", CERTS / "selfsigned.pem"]
+    need = [
+        RUN / "ca" / "ca.crt",
+        CERTS / "mx.good.test.pem",
+        CERTS / "expired.pem",
+        CERTS / "wronghost.pem",
+        CERTS / "selfsigned.pem",
+    ]
     if not all(p.exists() for p in need):
         say("certificates missing: running lab/ca/issue-all")
         proc = subprocess.run([str(LAB_DIR / "ca" / "issue-all")])
@@ -407,11 +487,35 @@ def up() -> None:
     ensure_certs()
     running = {name: alive(name) for name in COMPONENTS}
     ports = expected_ports()
+    render_postfix()
+    render_dovecot()
+    # Running instances whose configuration changed, or whose certificates were re-issued
+    # since they started (lab/up runs lab/ca/issue-all first), reload in place.
+    newest_cert = max(
+        (f.stat().st_mtime for d in (CERTS, RUN / "ca") for f in d.iterdir()), default=0
+    )
+    reloaded = []
+    for name, pid in running.items():
+        if not pid or name == "fakes":
+            continue
+        pidfile = COMPONENTS[name][0]
+        if name in CHANGED or newest_cert > pidfile.stat().st_mtime:
+            if name.startswith("postfix-"):
+                subprocess.run(
+                    ["postfix", "-c", str(RUN / name / "etc"), "reload"],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            else:
+                os.kill(pid, signal.SIGHUP)  # what `dovecot reload` sends
+            os.utime(pidfile)
+            reloaded.append(name)
+    if reloaded:
+        say("reloaded " + ", ".join(reloaded))
     if all(running.values()) and not closed_ports(ports):
         say(f"already up ({len(ports)} ports answer) in {time.monotonic() - t0:.1f}s")
         return
-    render_postfix()
-    render_dovecot()
     order = ["dovecot-good", "dovecot-faults", "postfix-good", "postfix-faults", "fakes"]
     for name in order:
         if running[name]:
@@ -430,8 +534,10 @@ def up() -> None:
         missing = closed_ports(missing)
     if missing:
         comps = sorted({c for *_, c in missing})
-        fail("not answering: " + ", ".join(f"{ip}:{port} ({c})" for ip, port, c in missing),
-             [f"{c}.log" for c in comps])
+        fail(
+            "not answering: " + ", ".join(f"{ip}:{port} ({c})" for ip, port, c in missing),
+            [f"{c}.log" for c in comps],
+        )
     say(f"up: {len(ports)} ports answer, in {time.monotonic() - t0:.1f}s")
 
 
@@ -461,8 +567,11 @@ def down() -> None:
         if not pid:
             continue
         pids[name] = pid
-        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
-                 "stderr": subprocess.DEVNULL}
+        quiet = {
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.DEVNULL,
+        }
         if name.startswith("postfix-"):
             subprocess.run(["postfix", "-c", str(RUN / name / "etc"), "stop"], **quiet)
         else:  # Dovecot and the fakes: SIGTERM to the master (what `dovecot stop` sends,
@@ -471,16 +580,12 @@ def down() -> None:
     for name, pid in pids.items():
         if not wait_gone(pid, 10):
             say(f"{name} (pid {pid}) did not stop: killing it")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             wait_gone(pid, 3)
     for name in COMPONENTS:
-        try:
+        with contextlib.suppress(OSError):
             COMPONENTS[name][0].unlink()
-        except OSError:
-            pass
     say("stopped " + (", ".join(pids) if pids else "nothing (already down)"))
 
 
@@ -499,6 +604,7 @@ def status() -> int:
 def lock() -> None:
     """One up/down at a time (lab/up and a person may run them concurrently)."""
     import fcntl
+
     RUN.mkdir(parents=True, exist_ok=True)
     fd = os.open(RUN / "mail.lock", os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + 120
