@@ -46,14 +46,56 @@ FAKES = [
     ("silent", "127.0.10.12", 587),
     ("silent", "127.0.10.12", 465),
 ]
-# Must match lab/mail/dovecot/faults.conf.in.
-DOVECOT_FAULT_PORTS = {
-    "127.0.10.5": (143, 993, 110, 995),
-    "127.0.10.6": (143, 993, 110, 995),
-    "127.0.10.7": (143, 993, 110, 995),
-    "127.0.10.14": (110, 995),
-    "127.0.10.15": (143, 993, 110, 995),
+# The faults Dovecot serves IMAP and POP3 on every fault host, so that each scenario plants only
+# its own fault: a clean Dovecot with the host's own certificate, except where the fault is
+# Dovecot's (.5/.6/.7 bad certificates, .14 no IMAP, .15 plaintext login). .13 serves nothing.
+# ip -> (ports, certificate stem)
+DOVECOT_FAULTS = {
+    "127.0.10.2": ((143, 993, 110, 995), "mx.open-relay.test"),
+    "127.0.10.3": ((143, 993, 110, 995), "mx.sub-plain.test"),
+    "127.0.10.4": ((143, 993, 110, 995), "mx.sub-noauth.test"),
+    "127.0.10.5": ((143, 993, 110, 995), "expired"),
+    "127.0.10.6": ((143, 993, 110, 995), "wronghost"),
+    "127.0.10.7": ((143, 993, 110, 995), "selfsigned"),
+    "127.0.10.8": ((143, 993, 110, 995), "mx.plain465.test"),
+    "127.0.10.9": ((143, 993, 110, 995), "mx.tls10.test"),
+    "127.0.10.10": ((143, 993, 110, 995), "mx.size-1mb.test"),
+    "127.0.10.11": ((143, 993, 110, 995), "mx.dnsbl.test"),
+    "127.0.10.12": ((143, 993, 110, 995), "mx.no-greet.test"),
+    "127.0.10.14": ((110, 995), "mx.imap-down.test"),
+    "127.0.10.15": ((143, 993, 110, 995), "mx.imap-plain.test"),
+    "127.0.10.16": ((143, 993, 110, 995), "mx.slow-greet.test"),
+    "127.0.10.17": ((143, 993, 110, 995), "mx.greet-554.test"),
+    "127.0.10.18": ((143, 993, 110, 995), "mx.ptr-missing.test"),
+    "127.0.10.19": ((143, 993, 110, 995), "mx.ptr-mismatch.test"),
+    "127.0.10.20": ((143, 993, 110, 995), "mx.helo-mismatch.test"),
 }
+PLAINTEXT_LOGIN_IPS = ("127.0.10.15",)
+
+
+def dovecot_fault_macros() -> dict[str, str]:
+    """Listener addresses and per-address blocks of the faults Dovecot, from DOVECOT_FAULTS."""
+
+    def on(port: int) -> str:
+        return ", ".join(ip for ip, (ports, _) in DOVECOT_FAULTS.items() if port in ports)
+
+    blocks = []
+    for ip, (_, stem) in DOVECOT_FAULTS.items():
+        lines = [f"local {ip} {{", f"  ssl_cert = <{CERTS}/{stem}.crt", f"  ssl_key = <{CERTS}/{stem}.key"]
+        if ip in PLAINTEXT_LOGIN_IPS:
+            lines.append("  # The fault: LOGIN / USER+PASS accepted in clear on 143 and 110.")
+            lines.append("  disable_plaintext_auth = no")
+        blocks.append("\n".join([*lines, "}"]))
+    return {
+        "LISTEN": ", ".join(DOVECOT_FAULTS),
+        "IMAP": on(143),
+        "IMAPS": on(993),
+        "POP3": on(110),
+        "POP3S": on(995),
+        "LOCALS": "\n".join(blocks),
+    }
+
+
 MACROS = {
     # TLS 1.0 accepted: protocols down to TLSv1 and OpenSSL security level 0 (OpenSSL 3 refuses
     # TLS 1.0/1.1 at level 1 and above).
@@ -218,6 +260,8 @@ def render_dovecot() -> None:
     for inst, cert in (("good", "mx.good.test"), ("faults", "mx.imap-plain.test")):
         d = RUN / f"dovecot-{inst}"
         v = {"RUN": str(RUN), "CERTS": str(CERTS), "INSTANCE": inst, "CERT": cert}
+        if inst == "faults":
+            v.update(dovecot_fault_macros())
         write(
             d / "dovecot.conf",
             render("dovecot/common.conf.in", v) + render(f"dovecot/{inst}.conf.in", v),
@@ -381,7 +425,7 @@ def expected_ports() -> list[tuple[str, int, str]]:
     out = [(GOOD_IP, p, "postfix-good") for p in (25, 587, 465)]
     out += [(GOOD_IP, p, "dovecot-good") for p in (143, 993, 110, 995)]
     out += [(ip, port, "postfix-faults") for ip, port, *_ in fault_services()]
-    out += [(ip, p, "dovecot-faults") for ip, ports in DOVECOT_FAULT_PORTS.items() for p in ports]
+    out += [(ip, p, "dovecot-faults") for ip, (ports, _) in DOVECOT_FAULTS.items() for p in ports]
     out += [(ip, port, "fakes") for _, ip, port in FAKES]
     return out
 
