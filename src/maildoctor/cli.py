@@ -183,9 +183,23 @@ def _settings(
     )
 
 
+HostOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        metavar="HOST",
+        help="The server clients use (IMAP, POP3, submission), instead of finding it from "
+        "DNS; alone, without DOMAIN, checks just that server.",
+    ),
+]
+
+
 @app.command()
 def check(
-    domain: Annotated[str, typer.Argument(help="The mail domain to check, e.g. example.com.")],
+    domain: Annotated[
+        str | None, typer.Argument(help="The mail domain to check, e.g. example.com.")
+    ] = None,
+    host: HostOpt = None,
     resolver: ResolverOpt = None,
     timeout: TimeoutOpt = 5.0,
     deadline: DeadlineOpt = 60.0,
@@ -203,22 +217,38 @@ def check(
     """Check a mail domain from outside: DNS records and its mail servers."""
     import asyncio
 
-    from maildoctor.engine import check_domain, select_checks
-    from maildoctor.settings import Settings
-    from maildoctor.targets import parse_domain
+    from dataclasses import replace
 
+    from maildoctor.engine import HOST_AREAS, check_domain, select_checks
+    from maildoctor.settings import Settings
+    from maildoctor.targets import parse_domain, parse_host
+
+    if domain is None and host is None:
+        raise UsageProblem("give a DOMAIN to check, or --host HOST for one server")
     try:
-        name = parse_domain(domain)
+        server = parse_host(host) if host is not None else None
+        name = parse_domain(domain) if domain is not None else None
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     extra = _domain_params(dkim_selector, sending_ip, dnsbl)
     settings = _settings(resolver, timeout, deadline, ca_file, allow_private, **extra)
     assert isinstance(settings, Settings)
+    settings = replace(settings, host=server)
+    areas = tuple(only or ())
+    if name is None:  # one server, no domain: its own checks only
+        outside = sorted(set(areas) - set(HOST_AREAS))
+        if outside:
+            raise UsageProblem(
+                f"--only {', '.join(outside)} needs a DOMAIN; with --host alone the areas are "
+                + ", ".join(HOST_AREAS)
+            )
+        areas = areas or HOST_AREAS
     try:
-        select_checks(only or (), skip or ())
+        select_checks(areas, skip or ())
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
-    report = asyncio.run(check_domain(name, settings, only or (), skip or ()))
+    target = name if name is not None else str(server)
+    report = asyncio.run(check_domain(target, settings, areas, skip or ()))
     raise typer.Exit(_output(report, json=json, html=html, quiet=quiet))
 
 

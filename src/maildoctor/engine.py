@@ -38,9 +38,19 @@ async def run_checks(
     )
 
 
+# What `check --host HOST` runs without a domain: the server itself, not DNS policy.
+HOST_AREAS = ("port", "smtp", "tls", "mailbox")
+
+
+def runnable_checks() -> tuple[Check, ...]:
+    """The checks a probe plan can feed (log checks, fed by `logs`, are not among them)."""
+    specs = all_probes()
+    return tuple(c for c in all_checks() if all(need in specs for need in c.needs))
+
+
 def check_areas() -> tuple[str, ...]:
     """The names `--only` and `--skip` take: one per checks module (mx, spf, smtp, tls...)."""
-    return tuple(sorted({c.area for c in all_checks()}))
+    return tuple(sorted({c.area for c in runnable_checks()}))
 
 
 def select_checks(only: Iterable[str] = (), skip: Iterable[str] = ()) -> tuple[Check, ...]:

@@ -67,6 +67,7 @@ class Settings:
     dkim_selectors: tuple[str, ...] = ()  # asked besides the common selectors
     sending_ips: tuple[str, ...] = ()  # servers that send for the domain, besides its MX
     dnsbl_zones: tuple[str, ...] = ()  # IP lists asked besides the default ones
+    host: str | None = None  # the client-facing server, instead of SRV / name discovery
 
     def describe_resolver(self) -> str:
         if not self.resolvers:

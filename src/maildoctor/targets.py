@@ -35,3 +35,14 @@ def parse_domain(text: str) -> str:
         if not _LABEL.match(label):
             raise ValueError(f"{text!r} is not a domain name (bad label {label!r})")
     return ascii_name
+
+
+def parse_host(text: str) -> str:
+    """A server given by name or address: the IP as written, or the name as parse_domain."""
+    ip = parse_ip(text)
+    if ip is not None:
+        return str(ip)
+    try:
+        return parse_domain(text)
+    except ValueError as exc:
+        raise ValueError(f"--host: {exc}") from None

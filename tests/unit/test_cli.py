@@ -32,7 +32,9 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     ("args", "needle"),
     [
         (["check", "--bogus", "example.com"], "No such option: --bogus"),
-        (["check"], "Missing argument"),
+        (["check"], "give a DOMAIN to check, or --host HOST"),
+        (["check", "--host", "not a host"], "--host: 'not a host' is not a domain name"),
+        (["check", "--host", "mx.example.com", "--only", "spf"], "--only spf needs a DOMAIN"),
         (["check", "bob@example.com"], "give the domain, e.g. 'example.com'"),
         (["check", "exa mple.com"], "not a domain name"),
         (["check", "example.com", "--resolver", "dns.example"], "not an IP address"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from maildoctor.net.dns import DnsClient
@@ -28,6 +28,8 @@ class ProbeContext:
     settings: Settings
     dns: DnsClient
     limits: Limits
+    # Work shared between probes of this run (one SMTP session per IP:port...), by key.
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ Registers no probe itself.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,7 +16,6 @@ from maildoctor.evidence.dns import DnsStatus, MxEvidence
 from maildoctor.evidence.server import StepFailure
 from maildoctor.evidence.tls import TlsResult
 from maildoctor.net import certs
-from maildoctor.net.limits import Limits
 from maildoctor.net.stream import NetError, Stream, TlsError, connect
 from maildoctor.probes import ProbeContext
 
@@ -35,22 +33,17 @@ def greeting_wait(ctx: ProbeContext) -> float:
     return max(ctx.settings.step_timeout, GREETING_WAIT_MIN)
 
 
-# One cache per run, keyed by the run's Limits object (one per run): several names often
-# share one server, and each IP:port is talked to once per run.
-_RUN_CACHES: weakref.WeakKeyDictionary[Limits, dict[tuple[Any, ...], asyncio.Task[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 async def once(
     ctx: ProbeContext, key: tuple[Any, ...], make: Callable[[], Coroutine[Any, Any, T]]
 ) -> T:
-    """Run `make()` once per `key` in this run; later callers share the answer."""
-    cache = _RUN_CACHES.setdefault(ctx.limits, {})
-    task = cache.get(key)
+    """Run `make()` once per `key` in this run; later callers share the answer.
+
+    Several names often share one server: each IP:port is talked to once per run.
+    """
+    task = ctx.memo.get(key)
     if task is None:
         task = asyncio.ensure_future(make())
-        cache[key] = task
+        ctx.memo[key] = task
     result: T = await asyncio.shield(task)
     return result
 
@@ -160,7 +153,7 @@ async def client_host(
     published, else the first of `names` under the domain that resolves, else the first MX
     with an address."""
     domain = ctx.target
-    named = getattr(ctx.settings, "host", None)
+    named = ctx.settings.host
     if isinstance(named, str) and named:
         ip = parse_ip(named)
         addrs = (str(ip),) if ip is not None else await _addresses(ctx, named)
