@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 
 from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from maildoctor.catalogue import Catalogue, Entry
@@ -17,14 +20,25 @@ def _by_area(cat: Catalogue) -> list[tuple[str, list[Entry]]]:
     return [(a, list(g)) for a, g in groupby(entries, key=lambda e: e.area)]
 
 
+def _generic(title: str) -> str:
+    """Show a title's placeholders as <name>: the listing is not about one domain."""
+    return re.sub(r"\{(\w+)\}", r"<\1>", title)
+
+
 def render_terminal(cat: Catalogue, console: Console) -> None:
     for area, entries in _by_area(cat):
         console.print(Text(AREA_TITLES.get(area, area.upper()), style="bold underline"))
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, style="bold")
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
         for e in entries:
-            line = Text(f"  {e.code:<28}", style="bold")
-            line.append(f"{e.severity.label:<9}", style=STYLE[e.severity])
-            line.append(e.title)
-            console.print(line)
+            table.add_row(
+                e.code,
+                Text(e.severity.label, style=STYLE[e.severity]),
+                Text(_generic(e.title)),
+            )
+        console.print(Padding(table, (0, 0, 0, 2)))
         console.print()
     console.print(Text(f"{len(cat)} findings. `maildoctor findings --markdown` for the full text."))
 
