@@ -216,7 +216,6 @@ def check(
 ) -> None:
     """Check a mail domain from outside: DNS records and its mail servers."""
     import asyncio
-
     from dataclasses import replace
 
     from maildoctor.engine import HOST_AREAS, check_domain, select_checks
@@ -310,16 +309,266 @@ def _not_built(command: str) -> NoReturn:
     raise UsageProblem(f"'maildoctor {command}' is not built yet in this version")
 
 
-@app.command(context_settings=_LATER)
-def auth(args: Rest = None) -> None:
-    """Try an account the ways mail clients do (SMTP AUTH, IMAP, POP3). Not built yet."""
-    _not_built("auth")
+UserOpt = Annotated[
+    str,
+    typer.Option(
+        "--user",
+        "-u",
+        metavar="USER",
+        help="The login name, exactly as the mail client sends it (often the full address).",
+    ),
+]
+PasswordEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--password-env",
+        metavar="VAR",
+        help="Read the password from this environment variable. Never give a password on "
+        "the command line: without this or --password-stdin it is asked for, hidden.",
+    ),
+]
+PasswordStdinOpt = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Send the password even over a connection whose certificate fails verification "
+        "or that has no TLS (the report says so). Default: such ports are reported, not used.",
+    ),
+]
 
 
-@app.command(context_settings=_LATER)
-def logs(args: Rest = None) -> None:
-    """Analyse Postfix, Exim, Sendmail and Dovecot logs. Not built yet."""
-    _not_built("logs")
+@app.command()
+def auth(
+    host: Annotated[
+        str,
+        typer.Argument(
+            metavar="HOST", help="The mail server the client uses, e.g. mail.example.com."
+        ),
+    ],
+    user: UserOpt,
+    password_env: PasswordEnvOpt = None,
+    password_stdin: PasswordStdinOpt = False,
+    insecure: InsecureOpt = False,
+    resolver: ResolverOpt = None,
+    timeout: TimeoutOpt = 5.0,
+    deadline: DeadlineOpt = 120.0,
+    ca_file: CaFileOpt = None,
+    allow_private: PrivateOpt = False,
+    json: JsonOpt = False,
+    html: HtmlOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Log in with an account the ways mail clients do, and say which settings work.
+
+    Tries SMTP submission on 587 (STARTTLS) and 465 (SSL/TLS) with each AUTH mechanism
+    offered, IMAP on 993 and 143, POP3 on 995 and 110. Tells apart a rejected password, TLS
+    required first, no AUTH offered ("Relay access denied"), an unsupported mechanism, and an
+    account that works on one protocol but not another (the Outlook password loop). Ends
+    with the working settings in Outlook's and Thunderbird's terms. After 3 rejections it
+    stops trying (fail2ban bans after 5). The password never appears in any output.
+    """
+    from maildoctor.account.command import auth_command
+
+    raise typer.Exit(
+        auth_command(
+            host,
+            user=user,
+            password_env=password_env,
+            password_stdin=password_stdin,
+            insecure=insecure,
+            resolver=resolver,
+            timeout=timeout,
+            deadline=deadline,
+            ca_file=ca_file,
+            allow_private=allow_private,
+            json=json,
+            html=html,
+            quiet=quiet,
+        )
+    )
+
+
+@app.command("send-test")
+def send_test(
+    host: Annotated[
+        str,
+        typer.Argument(
+            metavar="HOST", help="The submission server the client uses, e.g. mail.example.com."
+        ),
+    ],
+    user: UserOpt,
+    mail_from: Annotated[
+        str, typer.Option("--from", metavar="ADDRESS", help="Sender address (MAIL FROM, From:).")
+    ],
+    rcpt_to: Annotated[
+        str, typer.Option("--to", metavar="ADDRESS", help="Recipient address (RCPT TO, To:).")
+    ],
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size",
+            metavar="BYTES|find",
+            help="Send a message of this size (2000000, 5M) to test the size limit; 'find' "
+            "bisects the limit the server declares (MAIL FROM SIZE=, nothing sent) in at "
+            "most 32 tries, then sends the small test message.",
+        ),
+    ] = None,
+    imap_check: Annotated[
+        bool,
+        typer.Option(
+            "--imap-check",
+            help="Then log in to the recipient's mailbox over IMAP on HOST, wait for the "
+            "message (bounded by --wait), report the delay, the folder (inbox or junk) "
+            "and its Authentication-Results.",
+        ),
+    ] = False,
+    to_user: Annotated[
+        str | None,
+        typer.Option(
+            "--to-user", metavar="USER", help="IMAP login of the recipient (default: --to)."
+        ),
+    ] = None,
+    to_password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--to-password-env",
+            metavar="VAR",
+            help="The recipient's password for --imap-check, from this environment variable "
+            "(default: asked for, hidden; the sender's when it is the same account).",
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", metavar="S", help="How long --imap-check waits for the message, seconds."
+        ),
+    ] = 30.0,
+    password_env: PasswordEnvOpt = None,
+    password_stdin: PasswordStdinOpt = False,
+    insecure: InsecureOpt = False,
+    resolver: ResolverOpt = None,
+    timeout: TimeoutOpt = 5.0,
+    deadline: DeadlineOpt = 120.0,
+    ca_file: CaFileOpt = None,
+    allow_private: PrivateOpt = False,
+    json: JsonOpt = False,
+    html: HtmlOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Send one test message through submission after AUTH and read the server's verdict.
+
+    Names relay denied (554 5.7.1), rate or daily limits (421, 450/451 4.7.x), too large
+    (552 5.3.4), mailbox full (552 5.2.2, 452 4.2.2) and unknown recipient (550 5.1.1). The
+    message carries a unique token in its subject and Message-ID. Traffic goes only to HOST.
+    """
+    from maildoctor.account.command import send_test_command
+
+    raise typer.Exit(
+        send_test_command(
+            host,
+            user=user,
+            mail_from=mail_from,
+            rcpt_to=rcpt_to,
+            size=size,
+            imap_check=imap_check,
+            to_user=to_user,
+            to_password_env=to_password_env,
+            wait=wait,
+            password_env=password_env,
+            password_stdin=password_stdin,
+            insecure=insecure,
+            resolver=resolver,
+            timeout=timeout,
+            deadline=deadline,
+            ca_file=ca_file,
+            allow_private=allow_private,
+            json=json,
+            html=html,
+            quiet=quiet,
+        )
+    )
+
+
+@app.command()
+def logs(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="FILE...",
+            help=(
+                "Mail logs to read (Postfix, Exim main/reject/paniclog, Sendmail, Dovecot; "
+                "detected per line). Rotated and compressed ones (.gz, .bz2, .xz) are read "
+                "transparently, oldest first; - reads standard input."
+            ),
+        ),
+    ] = None,
+    json: JsonOpt = False,
+    html: HtmlOpt = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="T",
+            help="Only lines from T on: 2026-11-28, '2026-11-28 06:00', an ISO time with "
+            "offset, today, yesterday, or an age such as 2h, 30min, 7d.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="T", help="Only lines up to T (same forms as --since)."),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="Keep reading the last file as it grows, across rotation; print notable lines "
+            "as they come; Ctrl-C prints the summary.",
+        ),
+    ] = False,
+    show_unparsed: Annotated[
+        bool,
+        typer.Option(
+            "--show-unparsed",
+            help="List the lines maildoctor did not understand (to stderr with --json).",
+        ),
+    ] = False,
+    brute_force_threshold: Annotated[
+        int,
+        typer.Option(
+            "--brute-force-threshold",
+            metavar="N",
+            help="Failed logins from one address within the window that make a brute force "
+            "(also: 5 x N in all, for slow attacks).",
+        ),
+    ] = 10,
+    brute_force_window: Annotated[
+        float,
+        typer.Option("--brute-force-window", metavar="S", help="The brute-force window, seconds."),
+    ] = 600.0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Analyse mail server logs: deliveries, bounces by cause, brute force, faults, fixes."""
+    from maildoctor.logs.command import logs_command
+
+    raise typer.Exit(
+        logs_command(
+            files or [],
+            json=json,
+            html=html,
+            since=since,
+            until=until,
+            follow=follow,
+            show_unparsed=show_unparsed,
+            brute_force_threshold=brute_force_threshold,
+            brute_force_window=brute_force_window,
+            quiet=quiet,
+        )
+    )
 
 
 @app.command(context_settings=_LATER)

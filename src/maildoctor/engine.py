@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from maildoctor import catalogue
 from maildoctor.checks import Check, CheckContext, all_checks, apply
-from maildoctor.probes import all_probes, closure
+from maildoctor.probes import ProbeSpec, all_probes, closure
 from maildoctor.probes.runner import Runner
 from maildoctor.report import Report, sort_findings
 from maildoctor.settings import Settings
 
 
 async def run_checks(
-    target: str, settings: Settings, checks: Iterable[Check], runner: Runner | None = None
+    target: str,
+    settings: Settings,
+    checks: Iterable[Check],
+    runner: Runner | None = None,
+    specs: Mapping[str, ProbeSpec] | None = None,
 ) -> Report:
-    """Run exactly the probes that `checks` need (and what those build on), then the checks."""
+    """Run exactly the probes that `checks` need (and what those build on), then the checks.
+
+    `specs` replaces the registered probes: commands such as `auth` bring probes of their own
+    that `check` must never plan (it would log in).
+    """
     chosen = tuple(checks)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     runner = runner or Runner(settings)
-    specs = all_probes()
+    specs = dict(specs) if specs is not None else all_probes()
     plan = closure([need for c in chosen for need in c.needs], specs)
     evidence = await runner.run_plan(plan, specs, runner.context(target))
     ctx = CheckContext(settings, catalogue.load())

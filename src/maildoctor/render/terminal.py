@@ -46,6 +46,7 @@ AREA_TITLES = {
     "port": "Ports",
     "dnsbl": "Blacklists",
     "auth": "Accounts",
+    "send": "Sending test",
     "log": "Logs",
     "mta_sts": "MTA-STS",
     "tlsrpt": "TLS reporting (TLS-RPT)",

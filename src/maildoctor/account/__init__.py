@@ -1,0 +1,1 @@
+"""`maildoctor auth` and `maildoctor send-test`: an account, tried the ways mail clients do."""
