@@ -400,6 +400,8 @@ def test_sendmail_lines() -> None:
             "spam / content rejected",
         ),
         ("451 4.3.0 Temporary lookup failure", "4.3.0", "other (4.3.0)"),
+        ("mail for good.test loops back to myself", "5.4.6", "mail loop"),
+        ("Too many hops", "", "mail loop"),
     ],
 )
 def test_normalised_causes(text: str, dsn: str, cause: str) -> None:

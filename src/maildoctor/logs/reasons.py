@@ -34,6 +34,8 @@ _DSN = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 # (cause, words) in order: the first match wins. RFC 3463 3.x for the status codes.
 _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # RFC 3463 3.5 X.4.6: the MX points back at this server, which does not take the domain.
+    ("mail loop", ("loops back to myself", "mail loop", "routing loop", "too many hops")),
     ("greylisted", ("greylist", "graylist", "grey-list", "gray-list")),
     ("DMARC rejection", ("dmarc",)),
     ("SPF failure", ("spf ", "spf-", "spf:", "sender policy framework", "5.7.23")),
@@ -154,6 +156,7 @@ _BY_DSN = {
     "4.4.1": "connection refused or timed out",
     "4.4.2": "connection lost",
     "4.4.7": "expired in queue",
+    "5.4.6": "mail loop",
 }
 
 
