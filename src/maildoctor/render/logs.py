@@ -17,7 +17,7 @@ from rich.text import Text
 from maildoctor.logs.clock import iso_utc
 from maildoctor.logs.model import LogSummary, Reason
 from maildoctor.render.sanitize import inert
-from maildoctor.render.terminal import MARK, STYLE
+from maildoctor.render.terminal import MARK, STYLE, render_finding
 from maildoctor.report import Finding, Severity
 
 
@@ -147,26 +147,6 @@ def render_summary(s: LogSummary, console: Console) -> None:
     _reasons(console, "Rejected by this server, by cause", s.reject_reasons)
 
 
-def _finding(console: Console, f: Finding) -> None:
-    head = Text("  ")
-    head.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
-    head.append(" " + inert(f.title, multiline=False), style="bold")
-    head.append(f"  ({f.code})", style="dim")
-    console.print(head)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row("subject", Text(inert(f.subject, multiline=False)))
-    if f.evidence:
-        grid.add_row("evidence", Text(inert(f.evidence)))
-    if f.severity.is_problem:
-        grid.add_row("cause", Text(inert(f.cause)))
-        grid.add_row("fix", Text(inert(f.fix), style="bold"))
-        if f.references:
-            grid.add_row("see", Text(inert(", ".join(f.references))))
-    console.print(Padding(grid, (0, 0, 0, 6)))
-
-
 def render(
     s: LogSummary, findings: Iterable[Finding], console: Console, *, quiet: bool = False
 ) -> None:
@@ -178,7 +158,7 @@ def render(
     if shown:
         _section(console, "Findings")
         for f in shown:
-            _finding(console, f)
+            render_finding(console, f)
 
 
 def render_unparsed(line: str) -> Text:

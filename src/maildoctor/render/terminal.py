@@ -92,7 +92,8 @@ def verdict(report: Report) -> Text:
     return line
 
 
-def _finding(console: Console, f: Finding) -> None:
+def render_finding(console: Console, f: Finding) -> None:
+    """One finding: the title line, then subject, evidence and, for a problem, cause and fix."""
     head = Text("  ")
     head.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
     head.append(" " + inert(f.title, multiline=False), style="bold")
@@ -121,7 +122,7 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
         console.print()
         console.print(Text(AREA_TITLES.get(area, area.upper()), style="bold underline"))
         for f in group:
-            _finding(console, f)
+            render_finding(console, f)
     if report.not_checked:
         console.print()
         console.print(Text("Not checked", style="bold underline"))
