@@ -44,6 +44,7 @@ demo: venv lab-up
 
 docs: venv
 	$(BIN)/maildoctor findings --markdown > docs/findings.md
+	$(BIN)/python -m maildoctor.explain --markdown > docs/explain.md
 
 bench: venv
 	$(BIN)/python bench/startup.py

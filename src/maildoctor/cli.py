@@ -571,10 +571,46 @@ def logs(
     )
 
 
-@app.command(context_settings=_LATER)
-def explain(args: Rest = None) -> None:
-    """Explain a pasted error message (SMTP reply, client error). Not built yet."""
-    _not_built("explain")
+@app.command()
+def explain(
+    text: Annotated[
+        str,
+        typer.Argument(
+            help=(
+                "The error text, quoted: an SMTP reply, a bounce, a client or Outlook error. "
+                "'-' reads it from stdin (a whole bounce message is fine; the first 64 KiB "
+                "are read)."
+            ),
+        ),
+    ],
+    json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the answer as JSON (docs/explain.schema.json)."),
+    ] = False,
+) -> None:
+    """Explain a pasted mail error: what it means, why, how to fix it, and what checks it.
+
+    Works offline. Reads SMTP reply codes (550) and enhanced status codes (5.7.26),
+    the texts of Gmail, Microsoft 365 / Outlook.com, Yahoo, blacklists, mail clients
+    and libraries, and Outlook's error numbers (0x800CCC0E). The most specific answer
+    comes first; an unknown text still gets the reading of its codes.
+
+    Examples:
+
+      maildoctor explain "550 5.7.1 <jo@example.org>: Relay access denied"
+
+      maildoctor explain "Sending reported error (0x800CCC0E)"
+
+      maildoctor explain - < bounce.eml
+
+      maildoctor explain -- "-ERR [AUTH] Authentication failed."   (a text starting with -)
+
+    Exit status: 0 when explained (also when nothing is known of the text), 2 when
+    the text is empty.
+    """
+    from maildoctor.explain import explain_command
+
+    raise typer.Exit(explain_command(text, json=json))
 
 
 @app.command(context_settings=_LATER)

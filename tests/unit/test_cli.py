@@ -49,7 +49,7 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         (["frobnicate"], "No such command"),
         (["auth", "mail.example.com"], "Missing option '--user'"),
         (["logs", "/nonexistent/mail.log"], "/nonexistent/mail.log"),
-        (["explain", "550 5.1.1"], "not built yet"),
+        (["explain", ""], "empty"),
         (["diagnose", "example.com"], "not built yet"),
     ],
 )
