@@ -44,7 +44,9 @@ class DnsClient:
         except dns.resolver.NoResolverConfiguration:
             self._config_error = "no resolver configured (/etc/resolv.conf); use --resolver IP"
             return None
-        res.timeout = s.step_timeout
+        # Like a stub resolver's "timeout:N attempts:M": a lost UDP answer is asked again
+        # within the step instead of costing the whole step (dnspython retries until lifetime).
+        res.timeout = max(0.5, s.step_timeout / 3)
         res.lifetime = s.step_timeout
         res.cache = None  # our own cache is per run and shares in-flight queries too
         self._resolver = res
