@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 RESOLVER := 127.0.53.53
-DEMO_DOMAINS := good.test no-mx.test mx-noaddr.test mx-cname.test null-mx.test nxdomain.test
+CA_FILE := /run/maildoctor-lab/ca/ca.crt
+LAB_FLAGS := --resolver $(RESOLVER) --allow-private --ca-file $(CA_FILE)
+DEMO_DOMAINS := open-relay.test spf-lookups.test cert-expired.test dkim-weak512.test no-mx.test sub-plain.test
 
 .PHONY: all venv test unit lint lab-up lab-down demo docs bench clean
 
@@ -37,10 +39,14 @@ test: venv lab-up lint
 	$(BIN)/python -m pytest -q
 
 demo: venv lab-up
+	@echo; echo "\$$ maildoctor check good.test $(LAB_FLAGS)"
+	@$(BIN)/maildoctor check good.test $(LAB_FLAGS) || true
 	@for d in $(DEMO_DOMAINS); do \
-	  echo; echo "\$$ maildoctor check $$d --resolver $(RESOLVER) --allow-private"; \
-	  $(BIN)/maildoctor check $$d --resolver $(RESOLVER) --allow-private; \
+	  echo; echo "\$$ maildoctor check $$d $(LAB_FLAGS) --quiet"; \
+	  $(BIN)/maildoctor check $$d $(LAB_FLAGS) --quiet; \
 	done; true
+	@echo; echo "\$$ maildoctor explain '550 5.7.1 <bob@example.org>: Relay access denied'"
+	@$(BIN)/maildoctor explain '550 5.7.1 <bob@example.org>: Relay access denied' || true
 
 docs: venv
 	$(BIN)/maildoctor findings --markdown > docs/findings.md

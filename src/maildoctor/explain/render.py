@@ -11,6 +11,8 @@ from itertools import groupby
 from typing import Any
 
 from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from maildoctor.explain.knowledge import CLASS_MEANING, FAMILIES, Entry, Tier
@@ -109,16 +111,27 @@ def _primary(exp: Explanation) -> tuple[list[Match], list[Match]]:
     return full, [m for m in rest if m not in full]
 
 
+def _at(console: Console, indent: int, text: Text | Table) -> None:
+    """Print `text` so that its wrapped lines stay under its first one."""
+    console.print(Padding(text, (0, 0, 0, indent)))
+
+
 def _block(console: Console, heading: str, items: Iterable[str], style: str = "") -> None:
     lines = list(items)
     if not lines:
         return
-    console.print(Text(f"   {heading}", style="bold"))
+    _at(console, 3, Text(heading, style="bold"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
     numbered = len(lines) > 1
     for i, item in enumerate(lines, 1):
-        lead = f"     {i}. " if numbered else "     "
-        for j, part in enumerate(item.splitlines()):
-            console.print(Text((lead if j == 0 else " " * len(lead)) + inert(part), style=style))
+        grid.add_row(f"{i}." if numbered else "", Text(inert(item), style=style))
+    _at(console, 5, grid)
+
+
+def _labelled(console: Console, label: str, value: str) -> None:
+    _at(console, 3, Text(f"{label}: ", style="bold").append(value))
 
 
 def _full(console: Console, n: int, m: Match) -> None:
@@ -128,18 +141,16 @@ def _full(console: Console, n: int, m: Match) -> None:
     line.append(inert(e.title), style="bold")
     line.append(f"  [{e.id}; {where}]", style="dim")
     console.print(line)
-    console.print(Text("   What it means: ", style="bold").append(inert(e.meaning)))
+    _labelled(console, "What it means", inert(e.meaning))
     _block(console, "Likely causes (most likely first):", e.causes)
     _block(console, "Fix:", (m.fill(s) for s in e.fix))
     _block(console, "Check it with:", (m.fill(c) for c in e.check), style="cyan")
     if e.findings:
-        console.print(Text("   Related findings: ", style="bold").append(", ".join(e.findings)))
+        _labelled(console, "Related findings", ", ".join(e.findings))
     if e.symptoms:
-        console.print(
-            Text("   Explains: ", style="bold").append("; ".join(SYMPTOMS[s] for s in e.symptoms))
-        )
+        _labelled(console, "Explains", "; ".join(SYMPTOMS[s] for s in e.symptoms))
     if e.references:
-        console.print(Text("   References: ", style="bold").append(", ".join(e.references)))
+        _labelled(console, "References", ", ".join(e.references))
     console.print()
 
 
@@ -165,11 +176,15 @@ def render(exp: Explanation, console: Console) -> None:
         _full(console, n, m)
     if brief:
         console.print(Text("What the codes say:", style="bold"))
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True, style="bold")
+        grid.add_column(overflow="fold")
         for m in brief:
-            line = Text(f"  {m.code or '':<8} ", style="bold")
-            line.append(inert(m.entry.title), style="bold")
-            line.append(" — " + inert(m.entry.meaning))
-            console.print(line)
+            grid.add_row(
+                m.code or "",
+                Text(inert(m.entry.title), style="bold").append(" — " + inert(m.entry.meaning)),
+            )
+        _at(console, 2, grid)
     if exp.unregistered:
         console.print(
             Text(
