@@ -311,3 +311,13 @@ def test_relay_denied_and_tls_are_info_from_strangers_warning_from_users(tmp_pat
     assert mine["log.relay_denied"].severity is Severity.WARNING
     assert "192.0.2.10" in mine["log.relay_denied"].evidence
     assert mine["log.tls_failures"].severity is Severity.WARNING
+
+
+def test_fail2ban_jails_point_at_each_daemons_own_log() -> None:
+    from maildoctor.checks.logs import _logpath
+
+    files = ("/var/log/mail.log.2.gz", "/var/log/mail.log", "/var/log/dovecot.log")
+    assert _logpath(files) == "/var/log/mail.log"
+    assert _logpath(files, dovecot=True) == "/var/log/dovecot.log"
+    assert _logpath(("/var/log/mail.log",), dovecot=True) == "/var/log/mail.log"
+    assert _logpath(("-",)) == "/var/log/mail.log"

@@ -54,18 +54,23 @@ def _subject(files: tuple[str, ...]) -> str:
     return f"{names[-1]} and {len(names) - 1} more files"
 
 
-def _logpath(files: tuple[str, ...]) -> str:
-    """The live log for a fail2ban jail: a given file that is not a rotated or compressed one."""
-    for f in reversed(files):
-        if f != "-" and not re.search(r"(\.\d+|-\d{8,10})?\.(gz|bz2|xz)$|\.\d+$", f):
-            return f
-    return "/var/log/mail.log"
+def _logpath(files: tuple[str, ...], dovecot: bool = False) -> str:
+    """The live log for a fail2ban jail: a given file that is not a rotated or compressed one,
+    Dovecot's own log for the dovecot jail when one was given by name, another for Postfix."""
+    live = [
+        f
+        for f in reversed(files)
+        if f != "-" and not re.search(r"(\.\d+|-\d{8,10})?\.(gz|bz2|xz)$|\.\d+$", f)
+    ]
+    named = [f for f in live if ("dovecot" in f.rsplit("/", 1)[-1]) == dovecot]
+    return (named or live or ["/var/log/mail.log"])[0]
 
 
 @check(needs=("log.summary",), codes=CODES)
 def log_findings(ctx: CheckContext, s: LogSummary) -> Iterator[Finding | NotChecked]:
     subject = _subject(s.files)
     logpath = _logpath(s.files)
+    dovecot_log = _logpath(s.files, dovecot=True)
     found: list[Finding] = []
     t = s.thresholds
 
@@ -99,6 +104,7 @@ def log_findings(ctx: CheckContext, s: LogSummary) -> Iterator[Finding | NotChec
                 window=int(t.brute_force_window),
                 success=success,
                 logpath=logpath,
+                dovecot_log=dovecot_log,
                 maxretry=t.brute_force_count,
             )
         )
