@@ -34,7 +34,7 @@ def lab_domains() -> list[str]:
 
 def dns_checks() -> list:  # type: ignore[type-arg]
     """The checks that need DNS evidence only (no SMTP, TLS or HTTPS probes)."""
-    return [c for c in all_checks() if all(n.startswith("dns.") for n in c.needs)]
+    return [c for c in all_checks() if all(n.startswith("dns.") for n in c.inputs)]
 
 
 async def one(domain: str, settings: Settings) -> tuple[float, int]:

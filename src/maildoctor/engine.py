@@ -31,7 +31,7 @@ async def run_checks(
     t0 = time.perf_counter()
     runner = runner or Runner(settings)
     specs = dict(specs) if specs is not None else all_probes()
-    plan = closure([need for c in chosen for need in c.needs], specs)
+    plan = closure([need for c in chosen for need in c.inputs], specs)
     evidence = await runner.run_plan(plan, specs, runner.context(target))
     ctx = CheckContext(settings, catalogue.load())
     findings, not_checked = apply(chosen, evidence, ctx)
@@ -53,7 +53,12 @@ HOST_AREAS = ("port", "smtp", "tls", "mailbox")
 def runnable_checks() -> tuple[Check, ...]:
     """The checks a probe plan can feed (log checks, fed by `logs`, are not among them)."""
     specs = all_probes()
-    return tuple(c for c in all_checks() if all(need in specs for need in c.needs))
+    return tuple(
+        c
+        for c in all_checks()
+        if all(need in specs for need in c.needs)
+        and (not c.optional or any(o in specs for o in c.optional))
+    )
 
 
 def check_areas() -> tuple[str, ...]:

@@ -104,3 +104,25 @@ def test_closure_rejects_cycles() -> None:
     specs = {"a": ProbeSpec("a", ("b",), f), "b": ProbeSpec("b", ("a",), f)}
     with pytest.raises(ValueError, match="cycle"):
         closure(["a"], specs)
+
+
+def test_checks_with_optional_evidence_run_on_what_there_is() -> None:
+    from maildoctor import catalogue
+    from maildoctor.checks import Check, CheckContext, apply
+
+    seen: list[tuple[object, ...]] = []
+
+    def rule(ctx: object, a: object, b: object) -> list[object]:
+        seen.append((a, b))
+        return []
+
+    chk = Check("x.rule", (), frozenset(), rule, optional=("a", "b"))
+    ctx = CheckContext(Settings(), catalogue.load())
+    apply([chk], {"a": 1}, ctx)
+    failure = ProbeFailure("b", "internal", "boom")
+    _, not_checked = apply([chk], {"a": 1, "b": failure}, ctx)
+    apply([chk], {"c": 3}, ctx)  # none of its evidence planned: not run
+    _, not_checked_all = apply([chk], {"a": failure}, ctx)  # nothing usable: not run
+    assert seen == [(1, None), (1, None)]
+    assert [n.what for n in not_checked] == ["x.rule"] and "boom" in not_checked[0].reason
+    assert [n.what for n in not_checked_all] == ["x.rule"]

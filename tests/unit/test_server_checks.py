@@ -378,7 +378,10 @@ def test_mailbox_rules() -> None:
     assert "143: refused" in u.cause and "993: timeout" in u.cause
     down3 = replace(down, protocol="pop3")
     assert codes(pop3_server(c, down3)) == ["pop3.unreachable"]
-    assert codes(tls_imap(c, _mailbox("imap"))) == ["tls.ok", "tls.ok"]
+    # One certificate on 143 and 993: one finding naming both ports.
+    (ok,) = tls_imap(c, _mailbox("imap"))
+    assert isinstance(ok, Finding) and ok.code == "tls.ok"
+    assert ":143, 993)" in ok.subject
 
 
 def _ptr(ip: str, *names: str) -> PtrEvidence:
@@ -435,3 +438,28 @@ async def test_private_addresses_are_not_connected_to_without_allow_private() ->
     lab = SimpleNamespace(settings=Settings(allow_private=True))
     keep, skipped = reachable(lab, ["10.1.2.3", "10.1.2.3"])  # type: ignore[arg-type]
     assert keep == ["10.1.2.3"] and skipped == []
+
+
+def test_certificate_findings_fold_across_ports_and_names() -> None:
+    from maildoctor.checks.tls import merge_by_certificate
+
+    def cert(code: str, subject: str, sev: Severity = Severity.ERROR) -> Finding:
+        return Finding(code, sev, subject, f"t {subject}", "facts", f"cause {subject}", "fix")
+
+    items = [
+        cert("tls.cert_expired", "mx.example.com (192.0.2.1:25)"),
+        cert("tls.cert_expired", "mail.example.com (192.0.2.1:587)"),
+        cert("tls.cert_expired", "mail.example.com (192.0.2.1:993)"),
+        cert("tls.cert_hostname_mismatch", "mx.example.com (192.0.2.1:25)", Severity.WARNING),
+        cert("tls.cert_hostname_mismatch", "mail.example.com (192.0.2.1:587)"),
+        cert("tls.cert_hostname_mismatch", "mail.example.com (192.0.2.1:993)"),
+        NotChecked("TLS 1.0/1.1 on x", "slow"),
+    ]
+    out = list(merge_by_certificate(items))
+    expired, mismatch_mx, mismatch_mail, nc = out
+    assert isinstance(expired, Finding) and isinstance(nc, NotChecked)
+    joined = "mx.example.com (192.0.2.1:25); mail.example.com (192.0.2.1:587, 993)"
+    assert expired.subject == joined and expired.cause == f"cause {joined}"
+    assert isinstance(mismatch_mx, Finding) and mismatch_mx.severity is Severity.WARNING
+    assert isinstance(mismatch_mail, Finding)
+    assert mismatch_mail.subject == "mail.example.com (192.0.2.1:587, 993)"

@@ -48,6 +48,13 @@ class Check:
     needs: tuple[str, ...]
     codes: frozenset[str]
     func: CheckFn
+    # Evidence used when the run has it: passed as None when it is not planned or its probe
+    # failed. A check with only optional evidence runs when any of it was planned.
+    optional: tuple[str, ...] = ()
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (*self.needs, *self.optional)
 
     @property
     def area(self) -> str:
@@ -58,10 +65,12 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(*, needs: tuple[str, ...], codes: Iterable[str]) -> Callable[[CheckFn], CheckFn]:
+def check(
+    *, needs: tuple[str, ...], codes: Iterable[str], optional: tuple[str, ...] = ()
+) -> Callable[[CheckFn], CheckFn]:
     def register(func: CheckFn) -> CheckFn:
         name = f"{func.__module__.removeprefix('maildoctor.checks.')}.{func.__name__}"
-        REGISTRY[name] = Check(name, needs, frozenset(codes), func)
+        REGISTRY[name] = Check(name, needs, frozenset(codes), func, optional)
         return func
 
     return register
@@ -74,6 +83,10 @@ def all_checks() -> tuple[Check, ...]:
     return tuple(REGISTRY[name] for name in sorted(REGISTRY))
 
 
+def _usable(ev: object) -> bool:
+    return ev is not None and not isinstance(ev, ProbeFailure)
+
+
 def apply(
     checks: Iterable[Check], evidence: Mapping[str, Any], ctx: CheckContext
 ) -> tuple[list[Finding], list[NotChecked]]:
@@ -83,12 +96,19 @@ def apply(
     for chk in checks:
         if any(need not in evidence for need in chk.needs):
             continue  # not in this run's plan
-        failures = [evidence[n] for n in chk.needs if isinstance(evidence[n], ProbeFailure)]
+        if not chk.needs and not any(o in evidence for o in chk.optional):
+            continue
+        failures = [evidence[n] for n in chk.inputs if isinstance(evidence.get(n), ProbeFailure)]
         if failures:
             reason = "; ".join(f"{f.probe}: {f.kind}: {f.detail}" for f in failures)
             not_checked.append(NotChecked(chk.name, reason))
+        required_failed = any(isinstance(evidence[n], ProbeFailure) for n in chk.needs)
+        nothing_to_read = not chk.needs and not any(_usable(evidence.get(o)) for o in chk.optional)
+        if required_failed or nothing_to_read:
             continue
-        for item in chk.func(ctx, *(evidence[n] for n in chk.needs)):
+        args = [evidence[n] for n in chk.needs]
+        args += [evidence.get(o) if _usable(evidence.get(o)) else None for o in chk.optional]
+        for item in chk.func(ctx, *args):
             if isinstance(item, NotChecked):
                 not_checked.append(item)
                 continue

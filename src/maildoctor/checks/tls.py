@@ -3,7 +3,8 @@ and the certificate (expired, expiring, name, trust, key), each its own finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from maildoctor.checks import CheckContext, check
@@ -175,25 +176,110 @@ def tls_findings(ctx: CheckContext, s: Session, mx_port: bool) -> Iterator[Findi
         )
 
 
-@check(needs=("smtp.mx",), codes=CODES)
+# Findings about the certificate itself: one per certificate and name, naming every port that
+# serves it, rather than one per port (a server often has one certificate on seven ports).
+CERT_CODES = frozenset(
+    {
+        "tls.ok",
+        "tls.cert_expired",
+        "tls.cert_expiring",
+        "tls.cert_hostname_mismatch",
+        "tls.cert_untrusted",
+        "tls.weak_key",
+    }
+)
+
+
+def _split(subject: str) -> tuple[str, str]:
+    """'mail.example.com (192.0.2.1:993)' -> ('mail.example.com', '192.0.2.1:993')."""
+    host, sep, rest = subject.partition(" (")
+    return (host, rest.removesuffix(")")) if sep else ("", subject)
+
+
+def _merge(group: list[Finding]) -> Finding:
+    first = group[0]
+    if len(group) == 1:
+        return first
+    # "mail.x (192.0.2.1:465)", "mail.x (192.0.2.1:993)", "mx.x (192.0.2.1:25)"
+    #   -> "mail.x (192.0.2.1:465, 993); mx.x (192.0.2.1:25)"
+    ports: dict[tuple[str, str], list[str]] = {}
+    for f in group:
+        host, place = _split(f.subject)
+        ip, _, port = place.rpartition(":")
+        ports.setdefault((host, ip), []).append(port)
+    subject = "; ".join(
+        f"{host} ({ip}:{', '.join(p)})" if host else f"{ip}:{', '.join(p)}"
+        for (host, ip), p in ports.items()
+    )
+    return replace(
+        first,
+        subject=subject,
+        title=first.title.replace(first.subject, subject),
+        cause=first.cause.replace(first.subject, subject),
+    )
+
+
+def merge_by_certificate(items: Iterable[Finding | NotChecked]) -> Iterator[Finding | NotChecked]:
+    """Fold certificate findings that share code, severity, name and certificate facts."""
+    order: list[Finding | NotChecked | tuple[object, ...]] = []
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for item in items:
+        if isinstance(item, Finding) and item.code in CERT_CODES:
+            # A name mismatch is about the name the client uses; the rest about the certificate.
+            name = _split(item.subject)[0] if item.code == "tls.cert_hostname_mismatch" else ""
+            key = (item.code, item.severity, item.evidence, name)
+            if key not in groups:
+                groups[key] = []
+                order.append(key)
+            groups[key].append(item)
+        else:
+            order.append(item)
+    for entry in order:
+        yield _merge(groups[entry]) if isinstance(entry, tuple) else entry
+
+
+def _tls(
+    ctx: CheckContext, evidences: Iterable[tuple[SmtpEvidence | MailboxEvidence, bool]]
+) -> Iterator[Finding | NotChecked]:
+    yield from merge_by_certificate(
+        item
+        for ev, mx_port in evidences
+        for s in ev.sessions
+        for item in tls_findings(ctx, s, mx_port=mx_port)
+    )
+
+
 def tls_mx(ctx: CheckContext, ev: SmtpEvidence) -> Iterator[Finding | NotChecked]:
-    for s in ev.sessions:
-        yield from tls_findings(ctx, s, mx_port=True)
+    return _tls(ctx, [(ev, True)])
 
 
-@check(needs=("smtp.submission",), codes=CODES)
 def tls_submission(ctx: CheckContext, ev: SmtpEvidence) -> Iterator[Finding | NotChecked]:
-    for s in ev.sessions:
-        yield from tls_findings(ctx, s, mx_port=False)
+    return _tls(ctx, [(ev, False)])
 
 
-@check(needs=("mailbox.imap",), codes=CODES)
 def tls_imap(ctx: CheckContext, ev: MailboxEvidence) -> Iterator[Finding | NotChecked]:
-    for s in ev.sessions:
-        yield from tls_findings(ctx, s, mx_port=False)
+    return _tls(ctx, [(ev, False)])
 
 
-@check(needs=("mailbox.pop3",), codes=CODES)
 def tls_pop3(ctx: CheckContext, ev: MailboxEvidence) -> Iterator[Finding | NotChecked]:
-    for s in ev.sessions:
-        yield from tls_findings(ctx, s, mx_port=False)
+    return _tls(ctx, [(ev, False)])
+
+
+@check(
+    needs=(),
+    optional=("smtp.mx", "smtp.submission", "mailbox.imap", "mailbox.pop3"),
+    codes=CODES,
+)
+def tls_all(
+    ctx: CheckContext,
+    mx: SmtpEvidence | None,
+    submission: SmtpEvidence | None,
+    imap: MailboxEvidence | None,
+    pop3: MailboxEvidence | None,
+) -> Iterator[Finding | NotChecked]:
+    """TLS on every mail port of the run, certificate findings folded across ports."""
+    evidences: list[tuple[SmtpEvidence | MailboxEvidence, bool]] = []
+    if mx is not None:
+        evidences.append((mx, True))
+    evidences += [(ev, False) for ev in (submission, imap, pop3) if ev is not None]
+    return _tls(ctx, evidences)
