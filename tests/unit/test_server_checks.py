@@ -463,3 +463,11 @@ def test_certificate_findings_fold_across_ports_and_names() -> None:
     assert isinstance(mismatch_mx, Finding) and mismatch_mx.severity is Severity.WARNING
     assert isinstance(mismatch_mail, Finding)
     assert mismatch_mail.subject == "mail.example.com (192.0.2.1:587, 993)"
+
+
+def test_evidence_without_transcript_lines_is_the_text_alone() -> None:
+    from maildoctor.checks.servers import evidence
+
+    s = replace(_mailbox("imap").sessions[0], transcript=("S: * OK", "C: a CAPABILITY"))
+    assert evidence(s, "summary", 0) == "summary"
+    assert evidence(s, "summary", 1) == "summary\n...\nC: a CAPABILITY"

@@ -43,6 +43,8 @@ def service(port: int) -> str:
 
 def transcript(session: Session, limit: int = 12) -> str:
     """The last lines of a session's transcript: the evidence a finding cites."""
+    if limit <= 0:
+        return ""
     lines = list(session.transcript)
     if len(lines) > limit:
         lines = ["...", *lines[-limit:]]

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from maildoctor.addresses import parse_ip
 from maildoctor.checks import CheckContext, check
 from maildoctor.checks.servers import Session, evidence, s_client, where
 from maildoctor.evidence.mailbox import MailboxEvidence, MailboxSession
@@ -128,7 +129,13 @@ def tls_findings(ctx: CheckContext, s: Session, mx_port: bool) -> Iterator[Findi
             until=f"{leaf.not_after:%Y-%m-%d}",
             days=(leaf.not_after - now).days,
         )
-    if tls.name_matches is False:
+    if tls.name_matches is False and parse_ip(s.host) is not None:
+        # Given by address (check --host IP): which name clients use is unknown here.
+        yield NotChecked(
+            f"certificate name of {s.host}",
+            "the server was given by address; give --host with the name clients use",
+        )
+    elif tls.name_matches is False:
         problems += 1
         others = " ".join(f"-d {n}" for n in leaf.names if n != s.host and "*" not in n)
         yield ctx.finding(
@@ -176,11 +183,13 @@ def tls_findings(ctx: CheckContext, s: Session, mx_port: bool) -> Iterator[Findi
         )
 
 
-# Findings about the certificate itself: one per certificate and name, naming every port that
-# serves it, rather than one per port (a server often has one certificate on seven ports).
-CERT_CODES = frozenset(
+# Findings about the certificate (and the TLS versions one server software accepts): one per
+# certificate and name, naming every port that serves it, rather than one per port (a server
+# often has one certificate on seven ports).
+FOLDED_CODES = frozenset(
     {
         "tls.ok",
+        "tls.protocol_obsolete",
         "tls.cert_expired",
         "tls.cert_expiring",
         "tls.cert_hostname_mismatch",
@@ -224,7 +233,7 @@ def merge_by_certificate(items: Iterable[Finding | NotChecked]) -> Iterator[Find
     order: list[Finding | NotChecked | tuple[object, ...]] = []
     groups: dict[tuple[object, ...], list[Finding]] = {}
     for item in items:
-        if isinstance(item, Finding) and item.code in CERT_CODES:
+        if isinstance(item, Finding) and item.code in FOLDED_CODES:
             # A name mismatch is about the name the client uses; the rest about the certificate.
             name = _split(item.subject)[0] if item.code == "tls.cert_hostname_mismatch" else ""
             key = (item.code, item.severity, item.evidence, name)
@@ -232,7 +241,7 @@ def merge_by_certificate(items: Iterable[Finding | NotChecked]) -> Iterator[Find
                 groups[key] = []
                 order.append(key)
             groups[key].append(item)
-        else:
+        elif item not in order:  # the same "not checked" from several ports once
             order.append(item)
     for entry in order:
         yield _merge(groups[entry]) if isinstance(entry, tuple) else entry
