@@ -69,6 +69,7 @@ DOVECOT_FAULTS = {
     "127.0.10.18": ((143, 993, 110, 995), "mx.ptr-missing.test"),
     "127.0.10.19": ((143, 993, 110, 995), "mx.ptr-mismatch.test"),
     "127.0.10.20": ((143, 993, 110, 995), "mx.helo-mismatch.test"),
+    "127.0.10.21": ((143, 993, 110, 995), "mx.sub-mismatch.test"),
 }
 PLAINTEXT_LOGIN_IPS = ("127.0.10.15",)
 
@@ -106,7 +107,12 @@ MACROS = {
     "@SLOW@": "-o smtpd_delay_reject=no -o smtpd_client_restrictions=sleep,8",
     # 554 greeting: Postfix answers the connection with its 554 client reject instead of 220.
     "@REJECT554@": "-o smtpd_delay_reject=no -o smtpd_client_restrictions=reject",
+    # Password out of sync between protocols: SMTP AUTH asks the faults Dovecot, whose SMTP
+    # password file holds an old password for alice (see render_dovecot).
+    "@SASL_FAULTS@": f"-o smtpd_sasl_path={RUN}/dovecot-faults/run/auth-postfix",
 }
+# alice's password as the SMTP side of 127.0.10.21 still has it (the protocol-mismatch fault).
+STALE_SMTP_PASSWORDS = {"alice@good.test": "alice-Old-2025"}
 KIND_OPTS = {
     "smtp": [],
     "submission": [
@@ -260,8 +266,17 @@ def render_dovecot() -> None:
     for inst, cert in (("good", "mx.good.test"), ("faults", "mx.imap-plain.test")):
         d = RUN / f"dovecot-{inst}"
         v = {"RUN": str(RUN), "CERTS": str(CERTS), "INSTANCE": inst, "CERT": cert}
+        # The faults instance reads one password file per service (%s: imap, pop3, smtp), so
+        # that SMTP AUTH through it can hold a stale password while IMAP and POP3 do not.
+        v["PASSDB"] = str(d / ("users-%s" if inst == "faults" else "users"))
         if inst == "faults":
             v.update(dovecot_fault_macros())
+            stale = "".join(
+                f"{u}:{{PLAIN}}{STALE_SMTP_PASSWORDS.get(u, p)}::::::\n" for u, p in users()
+            )
+            for service, text in (("imap", passwd), ("pop3", passwd), ("smtp", stale)):
+                write(d / f"users-{service}", text, 0o640)
+                shutil.chown(d / f"users-{service}", "root", "dovecot")
         write(
             d / "dovecot.conf",
             render("dovecot/common.conf.in", v) + render(f"dovecot/{inst}.conf.in", v),

@@ -194,3 +194,20 @@ def test_a_host_without_address_is_a_usage_error(
     assert code == 2
     err = capsys.readouterr().err
     assert "mail.no-such-name.test has no address (A: NXDOMAIN" in err
+
+
+def test_password_out_of_sync_between_protocols_is_the_outlook_loop(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 127.0.10.21: IMAP/POP3 check alice's current password, SMTP AUTH an old one
+    # (lab/mail/mailctl.py STALE_SMTP_PASSWORDS).
+    code, data = _auth(lab, monkeypatch, capsys, "mail.sub-mismatch.test", ALICE_PW)
+    assert code == 1
+    problems = [f for f in data["findings"] if f["severity"] in ("error", "critical")]
+    assert [f["code"] for f in problems] == ["auth.protocol_mismatch"]
+    (f,) = problems
+    assert f["title"] == "The password works for IMAP and POP3 but not for SMTP (sending)"
+    assert "535 5.7.8" in f["evidence"] and "OK Logged in" in f["evidence"]
+    tries = _tries(data)
+    assert tries["imap:993"]["attempts"][0]["outcome"] == "ok"
+    assert tries["smtp:587"]["attempts"][0]["outcome"] != "ok"

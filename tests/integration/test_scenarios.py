@@ -29,6 +29,8 @@ OPTIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 # Checks run a few domains at a time: a real server is not hit by the whole lab at once.
 CONCURRENCY = 6
+# Codes that other commands report (auth, send-test): `check` must find nothing on those.
+OTHER_COMMANDS = ("auth.", "send.")
 
 
 def scenarios() -> list[tuple[str, frozenset[str]]]:
@@ -75,6 +77,8 @@ def test_scenario_yields_exactly_its_codes(
     reports: dict[str, Report], domain: str, expected: frozenset[str]
 ) -> None:
     report = reports[domain]
+    if expected and all(code.startswith(OTHER_COMMANDS) for code in expected):
+        expected = frozenset()  # its fault shows in another command (tests/integration/test_auth_*)
     codes = {f.code for f in report.findings}
     problems = {f.code for f in report.problems()}
     assert expected <= codes, (
