@@ -17,7 +17,17 @@ from typing import Any
 from maildoctor.logs import dovecot, exim, postfix, sendmail
 from maildoctor.logs.clock import MONTHS, Clock
 from maildoctor.logs.header import software, split
-from maildoctor.logs.model import LogSummary, Thresholds
+from maildoctor.logs.model import (
+    AuthFailure,
+    DnsblHit,
+    Fault,
+    LogSummary,
+    RateLimited,
+    Reject,
+    Thresholds,
+    TlsFailure,
+    Warning_,
+)
 from maildoctor.logs.reader import (
     Decompressing,
     InputError,
@@ -84,15 +94,31 @@ def analyze(paths: Iterable[str], options: Options | None = None) -> LogSummary:
     return s.summary()
 
 
-# Postfix lines that parse to no event (see postfix._FAST_BENIGN), whole, newline included.
+# Postfix lines that parse to no event (see postfix._FAST_BENIGN), each with the newline
+# BEFORE it: the pattern starts with a literal "\n", which the regex engine finds by a fast
+# scan for that one character instead of trying a match at every position (what a leading
+# "^" in MULTILINE mode costs). feed_blocks puts a "\n" before the first line of a chunk.
+# The repeats are possessive (++, *+): each class excludes the character that follows it, so
+# backtracking could never find another match; possessive just stops the engine trying.
+# It runs on the bytes read (reader._split), before decoding, so only the lines kept are
+# decoded: an invalid UTF-8 byte is one of the [^ \n] characters, as its U+FFFD would be.
+# Digits are ASCII digits: a line with other digits in its prefix is left to the line-by-line
+# path (which counts it the same way, parsed).
 # RFC 3164 4.1.2 timestamp; the same ranges clock.Clock accepts.
 PREFILTER = re.compile(
-    r"^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?: [1-9]|[12]\d|3[01]) "
-    r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d [^ \n]+ postfix[^ \n:\[]*\[\d+\]: "
-    r"(?:connect from |disconnect from |Anonymous TLS connection |lost connection after "
-    r"|[0-9A-Za-z]{6,16}: message-id=)[^\n]*\n",
-    re.M,
+    rb"\n(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?: [1-9]|[12][0-9]|3[01]) "
+    rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] [^ \n]++ postfix[^ \n:\[]*+\[[0-9]++\]: "
+    rb"(?:connect from |disconnect from |Anonymous TLS connection |lost connection after "
+    rb"|[0-9A-Za-z]{6,16}: message-id=)[^\n]*+"
 )
+# The same on decoded text (the rare blocks with a possibly long line), ASCII digits alike.
+PREFILTER_TEXT = re.compile(PREFILTER.pattern.decode())
+# Postfix events that belong to no queued message: the same message text always gives the
+# same event, so feed_blocks keeps up to MAX_REPEATS of them, for messages of at most
+# REPEAT_CHARS characters (a few MB at most, whatever the log holds).
+_NO_QUEUE_ID = frozenset({AuthFailure, DnsblHit, Fault, RateLimited, TlsFailure, Warning_})
+MAX_REPEATS = 10_000
+REPEAT_CHARS = 400
 PARALLEL_MIN = 64 << 20  # below this, one process is faster than starting more
 
 
@@ -174,6 +200,22 @@ def _parallel(s: Summarizer, path: str, ranges: list[tuple[int, int]], opts: Opt
             opts.on_error(message)
 
 
+def _drop_benign(chunk: bytes | str) -> tuple[list[str], int, str, str]:
+    """PREFILTER over one block of lines: (the lines kept, how many were dropped, the first
+    line, the last line). Bytes are decoded after, only the lines kept. Every kept line still
+    has its "\n" before it: the first one is dropped before splitting."""
+    if isinstance(chunk, bytes):
+        head = chunk.partition(b"\n")[0].decode("utf-8", "replace")
+        tail = chunk.rpartition(b"\n")[2].decode("utf-8", "replace")
+        kept, dropped = PREFILTER.subn(b"", b"\n" + chunk)
+        batch = kept[1:].decode("utf-8", "replace").split("\n") if kept else []
+        return batch, dropped, head, tail
+    # A block where a line may be long (reader._split), decoded already.
+    kept_text, dropped = PREFILTER_TEXT.subn("", "\n" + chunk)
+    batch = kept_text[1:].split("\n") if kept_text else []
+    return batch, dropped, chunk.partition("\n")[0], chunk.rpartition("\n")[2]
+
+
 def _parse(kind: str, program: str, msg: str, line: str, paniclog: bool) -> object:
     if kind == "postfix":
         return postfix.parse(program[program.rfind("/") + 1 :], msg, line)
@@ -188,7 +230,7 @@ def _parse(kind: str, program: str, msg: str, line: str, paniclog: bool) -> obje
 
 def feed_blocks(  # noqa: PLR0915 - the hot loop, inlined on purpose (bench/logs_speed.py)
     s: Summarizer,
-    source: Iterator[tuple[str | list[str], bool]],
+    source: Iterator[tuple[bytes | str | list[str], bool]],
     clock: Clock,
     opts: Options,
     paniclog: bool = False,
@@ -200,48 +242,52 @@ def feed_blocks(  # noqa: PLR0915 - the hot loop, inlined on purpose (bench/logs
     ranged = since is not None or until is not None
     # Without --since/--until, the commonest lines that carry nothing to count are dropped in
     # bulk, in C, before the loop (they are counted as read and parsed).
-    prefilter = None if ranged else PREFILTER
+    prefilter = not ranged
     on_unparsed, on_event = opts.on_unparsed, opts.on_event
     feed = s.feed
+    # Events go straight to their handler (one call fewer than s.feed; see Summarizer.handlers).
+    handlers = s.handlers()
     mtas = s.mtas
-    # program field as written (with [pid]) -> (software, program without pid)
-    programs: dict[str, tuple[str | None, str]] = {}
+    # program field as written (with [pid]) -> (software, program without pid, Postfix daemon)
+    programs: dict[str, tuple[str | None, str, str]] = {}
+    repeats: dict[tuple[str, str], Any] = {}  # (daemon, message) -> event, see below
     minute = clock.minute
     parse_postfix = postfix.parse
     lines = parsed = unparsed = out_of_range = overlong = 0
     first = s.first
     last = s.last
     exim_context = False
-    last_key = ""
+    last_key = last_second = ""
     base: float | None = None
+    base_ok = False  # base is a time and the seconds of last_second are digits
+    second_ts: float | None = None  # the time of last_second, once computed
     first_fast = last_fast = ""  # first and last fast-path lines: the stream's time span
     first_edge = last_edge = ""  # the same among the lines the prefilter sees
     try:
         for chunk, long in source:
             if long:
                 overlong += 1
-            if isinstance(chunk, str):
-                if prefilter is not None:
-                    # Edges first: their times bound the stream even if the prefilter drops them.
-                    for edge in (chunk.partition("\n")[0], chunk.rpartition("\n")[2]):
-                        if edge[9:10] == ":" and edge[15:16] == " " and edge[:3] in MONTHS:
-                            if not first_edge:
-                                first_edge = edge
-                            last_edge = edge
-                    kept, dropped = prefilter.subn("", chunk + "\n")
-                    lines += dropped
-                    parsed += dropped
-                    if dropped and "postfix" not in mtas:
-                        mtas.add("postfix")
-                    batch = kept[:-1].split("\n") if kept else []
-                else:
-                    batch = chunk.split("\n")
-            else:
+            if isinstance(chunk, list):
                 batch = chunk
+            elif not prefilter:
+                text = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+                batch = text.split("\n")
+            else:
+                batch, dropped, head, tail = _drop_benign(chunk)
+                # The edges' times bound the stream even if the prefilter dropped them.
+                for edge in (head, tail):
+                    if edge[9:10] == ":" and edge[15:16] == " " and edge[:3] in MONTHS:
+                        if not first_edge:
+                            first_edge = edge
+                        last_edge = edge
+                lines += dropped
+                parsed += dropped
+                if dropped and "postfix" not in mtas:
+                    mtas.add("postfix")
             lines += len(batch)
             for line in batch:
                 # -- fast path: "Mmm dd hh:mm:ss host program[pid]: msg" ----------------
-                if line[9:10] == ":" and line[15:16] == " ":
+                if line[9:16:6] == ": ":  # line[9] == ":" and line[15] == " "
                     sp = line.find(" ", 16)
                     if sp > 16 and line[sp - 1] != ":":
                         c = line.find(": ", sp)
@@ -253,16 +299,28 @@ def feed_blocks(  # noqa: PLR0915 - the hot loop, inlined on purpose (bench/logs
                                 program = field[:br] if br > 0 else field
                                 if len(programs) > 50_000:
                                     programs.clear()
-                                info = programs[field] = (software(program), program)
+                                daemon = program[program.rfind("/") + 1 :]
+                                info = programs[field] = (software(program), program, daemon)
                             kind = info[0]
-                            key = line[:12]
-                            if key != last_key:
-                                base = minute(key)
-                                last_key = key
-                            if kind is not None and base is not None:
+                            # Busy logs write many lines in the same second: its time is
+                            # worked out once (the minute from the clock, plus the seconds).
+                            second = line[:15]
+                            if second != last_second:
+                                last_second = second
+                                second_ts = None
+                                key = second[:12]
+                                if key != last_key:
+                                    base = minute(key)
+                                    last_key = key
+                                # Seconds that are not digits: the general path says unparsed.
+                                base_ok = base is not None and second[13:15].isdecimal()
+                            if kind is not None and base_ok:
                                 ts = None
                                 if ranged:
-                                    ts = base + int(line[13:15])
+                                    if second_ts is None:
+                                        assert base is not None
+                                        second_ts = base + int(line[13:15])
+                                    ts = second_ts
                                     if (since is not None and ts < since) or (
                                         until is not None and ts > until
                                     ):
@@ -270,10 +328,23 @@ def feed_blocks(  # noqa: PLR0915 - the hot loop, inlined on purpose (bench/logs
                                         parsed += 1
                                         continue
                                 if kind == "postfix":
-                                    program = info[1]
-                                    ev = parse_postfix(
-                                        program[program.rfind("/") + 1 :], line[c + 2 :], line
-                                    )
+                                    # parse is a function of (daemon, message) alone: a message
+                                    # without a queue id that repeats word for word (the same
+                                    # TLS warning, SSL error or reject from the same client)
+                                    # reuses its event. Events are immutable tuples.
+                                    msg = line[c + 2 :]
+                                    ck = (info[2], msg)
+                                    ev = repeats.get(ck)
+                                    if ev is None:
+                                        ev = parse_postfix(info[2], msg, line)
+                                        tev = type(ev)
+                                        if len(msg) <= REPEAT_CHARS and (
+                                            tev in _NO_QUEUE_ID
+                                            or (isinstance(ev, Reject) and not ev.qid)
+                                        ):
+                                            if len(repeats) >= MAX_REPEATS:
+                                                repeats.clear()
+                                            repeats[ck] = ev
                                 else:
                                     if kind == "exim":
                                         exim_context = True
@@ -292,12 +363,17 @@ def feed_blocks(  # noqa: PLR0915 - the hot loop, inlined on purpose (bench/logs
                                 if ev is None:
                                     continue
                                 if ts is None:
-                                    ts = base + int(line[13:15])
+                                    if second_ts is None:
+                                        assert base is not None
+                                        second_ts = base + int(line[13:15])
+                                    ts = second_ts
                                 if type(ev) is list:
                                     for e in ev:
                                         feed(e, ts, line)
                                 else:
-                                    feed(ev, ts, line)
+                                    handler = handlers.get(type(ev))
+                                    if handler is not None:
+                                        handler(ev, ts, line)
                                 if on_event is not None:
                                     on_event(ev, line)
                                 continue
@@ -355,7 +431,7 @@ def feed_blocks(  # noqa: PLR0915 - the hot loop, inlined on purpose (bench/logs
                     on_event(ev, line)
     finally:
         for edge in (first_fast, last_fast, first_edge, last_edge):
-            t = clock.minute(edge[:12]) if edge else None
+            t = clock.minute(edge[:12]) if edge[13:15].isdecimal() else None
             if t is not None:
                 t += int(edge[13:15])
                 if last is None or t > last:

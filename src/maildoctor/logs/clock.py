@@ -62,7 +62,7 @@ class Clock:
             if base is None:
                 return None
         sec = ts[13:15]
-        if not sec.isdigit():
+        if not sec.isdecimal():
             return None
         return base + int(sec)
 
@@ -76,7 +76,7 @@ class Clock:
     def _syslog_minute(self, ts: str) -> float | None:
         month = MONTHS.get(ts[:3])
         day_text, hh, mm = ts[4:6].strip(), ts[7:9], ts[10:12]
-        if month is None or not (day_text.isdigit() and hh.isdigit() and mm.isdigit()):
+        if month is None or not (day_text.isdecimal() and hh.isdecimal() and mm.isdecimal()):
             return None
         year_before = self._year
         if self._year is None:
@@ -115,7 +115,7 @@ class Clock:
         frac = 0.0
         if rest[:1] in (".", ","):
             i = 1
-            while i < len(rest) and rest[i].isdigit():
+            while i < len(rest) and rest[i].isdecimal():
                 i += 1
             try:
                 frac = float("0." + rest[1:i]) if i > 1 else 0.0
@@ -140,7 +140,7 @@ class Clock:
                 self._minutes.clear()
             self._minutes[key] = base
         sec = ts[17:19]
-        if not sec.isdigit():
+        if not sec.isdecimal():
             return None
         return base + int(sec) + frac
 

@@ -130,9 +130,9 @@ def open_log(path: str) -> tuple[BinaryIO | Decompressing, float | None]:
     return Decompressing(raw, kind, path), mtime
 
 
-def blocks(stream: Readable) -> Iterator[tuple[str | list[str], bool]]:
-    """Yield (lines, overlong): complete lines, as one text (see _split) or a list; an overlong
-    line comes alone, cut to MAX_LINE bytes, with overlong=True."""
+def blocks(stream: Readable) -> Iterator[tuple[bytes | str | list[str], bool]]:
+    """Yield (lines, overlong): complete lines, as bytes or one text (see _split) or a list; an
+    overlong line comes alone, cut to MAX_LINE bytes, with overlong=True."""
     buf = b""
     skipping = False  # inside an overlong line, discarding until its newline
     while True:
@@ -171,15 +171,31 @@ def blocks(stream: Readable) -> Iterator[tuple[str | list[str], bool]]:
         yield [buf.decode("utf-8", "replace")], skipping
 
 
-def _split(chunk: bytes) -> Iterator[tuple[str | list[str], bool]]:
-    """Complete lines (without the final newline) as one decoded text, which the analyser
-    splits after its prefilter; a line over MAX_LINE is cut and comes alone, in a list."""
-    text = chunk.decode("utf-8", "replace")
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if len(chunk) <= MAX_LINE:
-        yield text, False
+# A line over MAX_LINE // 4 characters (the bound _split checks exactly) has more than that
+# many bytes, so at least 2 * _WINDOW - 1 bytes without a newline: it covers one of the
+# _WINDOW-sized windows that start at multiples of _WINDOW. If every such window holds a
+# newline, no line is long.
+_WINDOW = MAX_LINE // 8
+
+
+def _maybe_long(data: bytes) -> bool:
+    """False when no line of `data` can be over MAX_LINE // 4 characters; True when one may be.
+    A find() per window, each stopping at the first newline: no copy, no list of lines."""
+    find = data.find
+    return any(find(b"\n", k, k + _WINDOW) < 0 for k in range(0, len(data) - _WINDOW + 1, _WINDOW))
+
+
+def _split(chunk: bytes) -> Iterator[tuple[bytes | str | list[str], bool]]:
+    """Complete lines (without the final newline) as the bytes read, CRLF made LF: the
+    analyser runs its prefilter on them and decodes only the lines it keeps. When a line may be
+    long: as one decoded text, or lists of lines with a line over MAX_LINE cut and alone."""
+    data = chunk.replace(b"\r\n", b"\n") if b"\r" in chunk else chunk
+    if len(chunk) <= MAX_LINE or not _maybe_long(data):
+        yield data, False
         return
+    # The bytes decode line by line as the whole does: a newline never belongs to a
+    # replaced (invalid) sequence.
+    text = data.decode("utf-8", "replace")
     lines = text.split("\n")
     if max(map(len, lines)) <= MAX_LINE // 4:  # 4 bytes per character at most
         yield text, False
@@ -235,7 +251,7 @@ def follow(
     inode: int,
     stop: Callable[[], bool],
     interval: float = 0.5,
-) -> Iterator[tuple[str | list[str], bool]]:
+) -> Iterator[tuple[bytes | str | list[str], bool]]:
     """Keep reading `path` from byte `start` as it grows; when it is rotated (a new inode at the
     name, or truncated), finish the old file and continue with the new one from its start."""
     f = open(path, "rb")  # noqa: SIM115

@@ -27,6 +27,10 @@ MAX_DOMAINS_PER_ACCOUNT = 1000
 MAX_ORPHANS = 100_000
 
 
+# (reject text, code) -> (cause, DNSBL zone or ""); pure functions of the text, so shared.
+_REJECT_CAUSES: dict[tuple[str, str], tuple[str, str]] = {}
+
+
 def _clip(line: str) -> str:
     return line if len(line) <= MAX_EXAMPLE_CHARS else line[:MAX_EXAMPLE_CHARS] + "…"
 
@@ -279,6 +283,15 @@ class Summarizer:
         if handler is not None:
             handler(self, ev, ts, line)
 
+    def handlers(self) -> dict[type, Any]:
+        """Event type -> the bound handler, for a hot loop that calls it without going through
+        feed(). Types that join by queue id go through feed() while orphans are collected."""
+        table = {t: h.__get__(self) for t, h in _HANDLERS.items()}
+        if self.orphans is not None:
+            for t in _JOINED:
+                table[t] = self.feed
+        return table
+
     def _entry(self, qid: str, create: bool = True) -> list[Any] | None:
         e = self.queue.get(qid)
         if e is None and create:
@@ -393,12 +406,24 @@ class Summarizer:
 
     def _reject(self, ev: m.Reject, ts: float | None, line: str) -> None:
         text = ev.text
-        cause = normalise(text, ev.code.split(" ")[-1] if ev.code else "")
+        # The same reply text comes back many times (one per rejected recipient): its cause,
+        # and its DNSBL zone when it names one, are worked out once.
+        key = (text, ev.code)
+        known = _REJECT_CAUSES.get(key)
+        if known is None:
+            cause = normalise(text, ev.code.split(" ")[-1] if ev.code else "")
+            zone = (dnsbl_zone(text) or "unknown") if cause.startswith("blocked by DNSBL") else ""
+            known = (cause, zone)
+            if len(text) <= MAX_EXAMPLE_CHARS:  # bounded memory: short texts, 5000 at most
+                if len(_REJECT_CAUSES) >= 5000:
+                    _REJECT_CAUSES.clear()
+                _REJECT_CAUSES[key] = known
+        cause, zone = known
         self.rejects.add(cause, line)
         if cause == "relay denied":
             self.relay.add(ev.ip, line)
-        elif cause.startswith("blocked by DNSBL"):
-            self.dnsbl.add(dnsbl_zone(text) or "unknown", line)
+        elif zone:
+            self.dnsbl.add(zone, line)
         elif cause == "message too large":
             self.size.add(ev.ip, line)
         elif cause == "rate limited":
