@@ -45,3 +45,15 @@ def test_server_by_address_with_an_expired_certificate(
     expired = [f for f in data["findings"] if f["code"] == "tls.cert_expired"]
     assert expired and all("2021-01-01" in f["cause"] for f in expired)
     assert not any(f["code"].startswith(("spf.", "dmarc.", "mx.")) for f in data["findings"])
+
+
+def test_server_by_address_is_checked_on_port_25_too(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, data = check_host(lab, capsys, lab.ip("mx.open-relay.test"))
+    assert code == 1
+    (relay,) = [f for f in data["findings"] if f["code"] == "smtp.open_relay"]
+    assert relay["subject"].endswith(":25")
+    # Given by address, the certificate name cannot be judged: not checked, not a fault.
+    assert not [f for f in data["findings"] if f["code"] == "tls.cert_hostname_mismatch"]
+    assert any(n["what"].startswith("certificate name of") for n in data["not_checked"])

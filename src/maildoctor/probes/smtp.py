@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from maildoctor.addresses import parse_ip
 from maildoctor.evidence.dns import MxEvidence
 from maildoctor.evidence.server import PROTOCOL, RATE_LIMITED, REJECTED, TLS, StepFailure
 from maildoctor.evidence.smtp import Ehlo, RelayTest, Reply, SmtpEvidence, SmtpSession
@@ -302,7 +303,9 @@ async def probe_smtp_mx(ctx: ProbeContext, mx: MxEvidence) -> SmtpEvidence:
         for addr in h.addresses:
             if (h.target, addr) not in targets:
                 targets.append((h.target, addr))
-    if not mx.hosts:
+    if not mx.hosts and parse_ip(ctx.target) is not None:
+        targets.append((ctx.target, ctx.target))  # check --host IP: that server itself
+    elif not mx.hosts:
         # RFC 5321 5.1: no MX, the domain itself is the implicit MX.
         for res in (mx.fallback_a, mx.fallback_aaaa):
             if res is not None:
