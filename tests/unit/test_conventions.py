@@ -17,6 +17,8 @@ PURE = [
     "checks",
     "evidence",
     "records",
+    "protocols",
+    "explain",
     "render",
 ]
 IO_MODULES = (
