@@ -1,6 +1,7 @@
 """Log analysis speed and memory: maildoctor logs vs pflogsumm on the same large Postfix log.
 
     .venv/bin/python bench/logs_speed.py [--size 1G] [--dir /tmp] [--keep] [--reuse FILE]
+                                         [--unique-ips] [--unique-domains]
 
 Builds the log from the lab's real Postfix logs ($LAB_RUN/log/postfix-*.log, written by the
 real servers, e.g. after lab/logdriver): the lines are merged in time order, then repeated
@@ -8,6 +9,11 @@ with times shifted forward and every queue id replaced by a fresh one at each pa
 message table sees new messages all along, as on a real server. Then it runs, one after the
 other in fresh processes, `maildoctor logs FILE --json` and `pflogsumm FILE` (Debian package
 pflogsumm), and prints MB/s, lines/s and the peak RSS of each (os.wait4's ru_maxrss).
+
+--unique-ips gives every client address in the log a fresh one at each occurrence (a botnet, or
+a scan of the whole Internet), and --unique-domains every sender and recipient domain: the
+worst case for the summariser's per-key tables, which must stay within their caps
+(summary.MAX_KEYS), with the memory they take bounded whatever the size of the log.
 
 The file goes to --dir (default /tmp), never into the repository; it is deleted at the end
 unless --keep.
@@ -28,6 +34,8 @@ from pathlib import Path
 RUN = Path(os.environ.get("MAILDOCTOR_LAB_RUN", "/run/maildoctor-lab"))
 SYSLOG_TS = re.compile(r"^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) ", re.M)
 QID = re.compile(r"\b[0-9A-F]{10,12}\b")
+IP = re.compile(r"\[\d{1,3}(?:\.\d{1,3}){3}\]")
+DOMAIN = re.compile(r"(?<=@)[A-Za-z0-9.-]+(?=>)")
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
@@ -73,13 +81,25 @@ def to_seconds(m: re.Match[str]) -> int:
     return _EPOCHS[m.group(0)]
 
 
-def build(path: Path, size: int) -> tuple[int, int]:
+def build(
+    path: Path, size: int, unique_ips: bool = False, unique_domains: bool = False
+) -> tuple[int, int]:
     lines = template()
     text = "\n".join(lines) + "\n"
     stamps = [to_seconds(m) for m in SYSLOG_TS.finditer(text)]
     span = (max(stamps) - min(stamps) + 60) if stamps else 60
     cache: dict[int, str] = {}
     counter = itertools.count(0x10000000000)
+    ips = itertools.count(1 << 24)  # 1.0.0.0 onwards, one per occurrence
+    domains = itertools.count(1)
+
+    def fresh_ip(m: re.Match[str]) -> str:
+        n = next(ips)
+        return f"[{n >> 24 & 255}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}]"
+
+    def fresh_domain(m: re.Match[str]) -> str:
+        return f"d{next(domains)}.example"
+
     written = 0
     n_lines = 0
     with open(path, "w", encoding="utf-8") as out:
@@ -105,6 +125,10 @@ def build(path: Path, size: int) -> tuple[int, int]:
                 return s
 
             chunk = SYSLOG_TS.sub(stamp, QID.sub(qid, text))
+            if unique_ips:
+                chunk = IP.sub(fresh_ip, chunk)
+            if unique_domains:
+                chunk = DOMAIN.sub(fresh_domain, chunk)
             out.write(chunk)
             written += len(chunk.encode())
             n_lines += len(lines)
@@ -176,6 +200,15 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path("/tmp"))
     ap.add_argument("--keep", action="store_true", help="keep the generated log")
     ap.add_argument("--reuse", type=Path, help="use this log instead of building one")
+    ap.add_argument(
+        "--unique-ips", action="store_true", help="a fresh client address at every occurrence"
+    )
+    ap.add_argument(
+        "--unique-domains",
+        action="store_true",
+        help="a fresh sender and recipient domain at every occurrence",
+    )
+    ap.add_argument("--no-pflogsumm", action="store_true", help="run maildoctor only")
     args = ap.parse_args()
     if args.reuse:
         path = args.reuse
@@ -185,14 +218,16 @@ def main() -> None:
     else:
         path = args.dir / f"maildoctor-bench-{os.getpid()}.log"
         t0 = time.perf_counter()
-        size, n_lines = build(path, args.size)
+        size, n_lines = build(path, args.size, args.unique_ips, args.unique_domains)
         print(
             f"built {path}: {size / 1e6:.0f} MB, {n_lines} lines in "
             f"{time.perf_counter() - t0:.1f} s"
         )
     tools = [("maildoctor logs", maildoctor_argv(path))]
-    pflogsumm = shutil.which("pflogsumm")
-    if pflogsumm:
+    pflogsumm = None if args.no_pflogsumm else shutil.which("pflogsumm")
+    if args.no_pflogsumm:
+        pass
+    elif pflogsumm:
         tools.append(("pflogsumm", [pflogsumm, str(path)]))
     else:
         print("pflogsumm not installed (apt-get install pflogsumm): skipped")

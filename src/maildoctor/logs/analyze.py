@@ -186,15 +186,36 @@ def _work(job: tuple[str, int, int, float | None, tuple[Any, Any, Thresholds]]) 
 
 
 def _parallel(s: Summarizer, path: str, ranges: list[tuple[int, int]], opts: Options) -> None:
+    """The first range is read here, into `s`, while worker processes read the others; their
+    summaries are merged in order. One process fewer than ranges: less memory in all (a
+    summary at its caps, its pickling and a Python each), and the first range is not pickled."""
     import multiprocessing
 
     mtime = os.path.getmtime(path)
     plain = Options(since=opts.since, until=opts.until, thresholds=opts.thresholds)
-    jobs = [(path, a, b, mtime, (plain.since, plain.until, plain.thresholds)) for a, b in ranges]
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(len(jobs)) as pool:
-        for part in pool.imap(_work, jobs):
-            s.merge(part)
+    jobs = [
+        (path, a, b, mtime, (plain.since, plain.until, plain.thresholds)) for a, b in ranges[1:]
+    ]
+
+    def read_first() -> None:
+        first = _Range(path, *ranges[0])
+        try:
+            feed_blocks(s, blocks(first), Clock(mtime), plain, "paniclog" in os.path.basename(path))
+        except OSError as exc:
+            s.input_errors.append(f"{path}: read error: {exc.strerror or exc}")
+        finally:
+            first.close()
+
+    if not jobs:
+        read_first()
+    else:
+        # The workers are forked first, while this process is small (they share its pages).
+        with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+            parts = pool.imap(_work, jobs)
+            read_first()
+            for part in parts:
+                s.merge(part)
+                del part  # its tables are s's now, or garbage: not kept alive until the next
     for message in s.input_errors:
         if opts.on_error:
             opts.on_error(message)

@@ -6,19 +6,33 @@ last status), joined across lines as Postfix, Exim and Sendmail log a message's 
 several lines. A message leaves it when the log says it was removed; a cap evicts the oldest
 entries beyond MAX_MESSAGES (counted in `evictions`). Per-address tables (auth failures,
 relay denials...) have caps too, with their evictions counted: the figures are exact below
-the caps and say so when they are not.
+the caps and say so when they are not. Tables keyed by client address (MAX_IPS) and the
+delivery rows (MAX_ROWS) have lower caps than the others (MAX_KEYS): a scan from many
+addresses fills them all at once, in each worker process. merge() re-applies every cap (the
+largest counts are kept, the others counted as evicted), so the merged summary is no larger
+than one range's.
 """
 
 from __future__ import annotations
 
+import heapq
+from array import array
 from collections import Counter, deque
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from maildoctor.logs import model as m
 from maildoctor.logs.reasons import dnsbl_zone, normalise
 
 MAX_MESSAGES = 200_000
-MAX_KEYS = 50_000  # distinct IPs, users, senders, domains per table
+MAX_KEYS = 50_000  # distinct users, senders, domains... per table
+# Distinct client addresses per table (auth failures, relay, TLS, size, plaintext, attackers,
+# user/address pairs, user addresses, clients): lower, as a scan from many addresses fills
+# all of them at once, in every worker process (bench/logs_speed.py --unique-ips).
+MAX_IPS = 10_000
+# Delivery rows by recipient domain and by client (four counts each; the report shows 100).
+MAX_ROWS = 10_000
 MAX_REASONS = 500
 MAX_EXAMPLES = 3
 MAX_EXAMPLE_CHARS = 500
@@ -38,9 +52,10 @@ def _clip(line: str) -> str:
 class _Count:
     """A bounded counter with examples."""
 
-    __slots__ = ("by", "evicted", "examples", "total")
+    __slots__ = ("by", "cap", "evicted", "examples", "total")
 
-    def __init__(self) -> None:
+    def __init__(self, cap: int | None = None) -> None:
+        self.cap = cap  # None: MAX_KEYS (read when used, so that tests may lower it)
         self.total = 0
         self.by: Counter[str] = Counter()
         self.examples: list[str] = []
@@ -48,15 +63,22 @@ class _Count:
 
     def add(self, key: str, line: str, n: int = 1) -> None:
         self.total += n
-        if key in self.by or len(self.by) < MAX_KEYS:
+        if key in self.by or len(self.by) < (self.cap or MAX_KEYS):
             self.by[key] += n
         else:
-            self.evicted += 1
+            self.evicted += n
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(_clip(line))
 
     def freeze(self) -> m.Counted:
         return m.Counted(self.total, dict(self.by.most_common()), tuple(self.examples))
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.cap, self.total, _pack(self.by), self.examples, self.evicted)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.cap, self.total, by, self.examples, self.evicted = state
+        self.by = _unpack(by)
 
 
 class _Reasons:
@@ -80,6 +102,54 @@ class _Reasons:
         return tuple(m.Reason(r, c, ex) for r, (c, ex) in ordered)
 
 
+# A worker process's Summarizer goes back to the parent pickled. Pickle remembers every object
+# it wrote (a table of 16 bytes and more per object, in both processes), which for tables at
+# their caps costs more than the tables: the tables of strings go as a few big objects instead.
+_Packed = tuple[str, "array[int]", "array[int]"]
+
+
+def _ints(values: list[int]) -> array[int]:
+    """Non-negative ints in the smallest array that holds them."""
+    top = max(values, default=0)
+    return array("B" if top < 1 << 8 else "I" if top < 1 << 32 else "Q", values)
+
+
+def _pack(table: Counter[str]) -> _Packed:
+    """A Counter of strings as (keys joined, their lengths, the counts)."""
+    return "".join(table), _ints([len(k) for k in table]), _ints(list(table.values()))
+
+
+def _keys(joined: str, lengths: array[int]) -> list[str]:
+    out = []
+    i = 0
+    for n in lengths:
+        out.append(joined[i : i + n])
+        i += n
+    return out
+
+
+def _unpack(packed: _Packed) -> Counter[str]:
+    joined, lengths, counts = packed
+    return Counter(dict(zip(_keys(joined, lengths), counts, strict=True)))
+
+
+_STATUSES = ("sent", "deferred", "bounced", "expired")
+
+
+def _pack_rows(table: dict[str, dict[str, int]]) -> _Packed:
+    """{key: {status: n}} (by_domain, by_client) as (keys joined, lengths, the counts in rows)."""
+    flat = [row[s] for row in table.values() for s in _STATUSES]
+    return "".join(table), _ints([len(k) for k in table]), _ints(flat)
+
+
+def _unpack_rows(packed: _Packed) -> dict[str, dict[str, int]]:
+    joined, lengths, flat = packed
+    return {
+        key: dict(zip(_STATUSES, flat[4 * i : 4 * i + 4], strict=True))
+        for i, key in enumerate(_keys(joined, lengths))
+    }
+
+
 def _max_in_window(times: list[float], window: float) -> int:
     best = start = 0
     for end, t in enumerate(times):
@@ -90,6 +160,10 @@ def _max_in_window(times: list[float], window: float) -> int:
 
 
 class _Attacker:
+    """Failed logins from one address, in little memory: most addresses of a scan fail once or
+    twice, and there may be MAX_IPS of them. `head` holds the first `size` times (for merging
+    ranges) and, until it is full, the window too (head[start:]); past that a deque does."""
+
     __slots__ = (
         "failures",
         "first",
@@ -97,19 +171,113 @@ class _Attacker:
         "last",
         "max_in_window",
         "services",
+        "start",
         "users",
         "window",
     )
 
-    def __init__(self, ts: float | None, size: int) -> None:
+    def __init__(self, ts: float | None) -> None:
         self.failures = 0
         self.first = ts
         self.last = ts
-        self.window: deque[float] = deque(maxlen=size)
-        self.head: list[float] = []  # the first `size` times, for merging ranges
+        self.head: list[float] = []  # the first `size` times
+        self.start = 0  # while window is None: the window is head[start:]
+        self.window: deque[float] | None = None  # the last `size` times, once head is full
         self.max_in_window = 0
-        self.users: set[str] = set()
-        self.services: set[str] = set()
+        self.users: list[str] | None = None  # at most MAX_USERS_PER_IP, made on the first
+        self.services: tuple[str, ...] = ()  # shared tuples (see _services)
+
+    def add(self, ts: float, n: int, size: int, span: float) -> None:
+        """`n` failures at `ts` (n capped at size), then the window trimmed to `span` seconds."""
+        head = self.head
+        window = self.window
+        for _ in range(min(n, size)):
+            if window is None:
+                if len(head) < size:
+                    head.append(ts)
+                    continue
+                window = self.window = deque(head[self.start :], maxlen=size)
+            window.append(ts)
+        if window is None:
+            start = self.start
+            while start < len(head) and ts - head[start] > span:
+                start += 1
+            self.start = start
+            inside = len(head) - start
+        else:
+            while window and ts - window[0] > span:
+                window.popleft()
+            inside = len(window)
+        self.max_in_window = max(self.max_in_window, inside)
+
+    def __getstate__(self) -> tuple[Any, ...]:  # a tuple: no slot names for each address
+        return (
+            self.failures,
+            self.first,
+            self.last,
+            self.head,
+            self.start,
+            self.window,
+            self.max_in_window,
+            self.users,
+            self.services,
+        )
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        (
+            self.failures,
+            self.first,
+            self.last,
+            self.head,
+            self.start,
+            self.window,
+            self.max_in_window,
+            self.users,
+            services,
+        ) = state
+        self.services = _services((), services)  # shared again
+
+    def recent(self) -> list[float]:
+        """The times in the window (the last ones)."""
+        return self.head[self.start :] if self.window is None else list(self.window)
+
+
+# Services sets, shared: a scan of many addresses has a handful of different sets.
+_SERVICES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _services(old: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    if all(x in old for x in more):
+        return old
+    key = tuple(sorted({*old, *more}))
+    known = _SERVICES.get(key)
+    if known is None:
+        if len(_SERVICES) >= 1000:
+            _SERVICES.clear()
+        known = _SERVICES[key] = key
+    return known
+
+
+def _fold(mine: Counter[Any], theirs: Counter[Any], cap: int) -> tuple[Counter[Any], int]:
+    """mine + theirs, the `cap` largest counts kept (with the sum of the others dropped): the
+    caps hold after a merge as they did while feeding."""
+    if not mine:
+        mine = theirs  # taken over, not copied
+    else:
+        mine.update(theirs)
+    if len(mine) <= cap:
+        return mine, 0
+    return mine, sum(mine.pop(key) for key in _smallest(mine, cap, None))
+
+
+def _smallest(table: dict[Any, Any], cap: int, weight: Callable[[Any], Any] | None) -> list[Any]:
+    """The keys beyond `cap` with the smallest weights (the values when `weight` is None)."""
+    extra = len(table) - cap
+    if extra <= 0:
+        return []
+    if weight is None:
+        return [k for k, _ in heapq.nsmallest(extra, table.items(), key=itemgetter(1))]
+    return [k for k, _ in heapq.nsmallest(extra, table.items(), key=lambda kv: weight(kv[1]))]
 
 
 class Summarizer:
@@ -136,7 +304,7 @@ class Summarizer:
         self.bounces = _Reasons()
         self.deferrals = _Reasons()
         self.rejects = _Reasons()
-        self.auth = _Count()
+        self.auth = _Count(MAX_IPS)
         self.auth_users: Counter[str] = Counter()
         self.auth_services: Counter[str] = Counter()
         self.auth_backend = 0
@@ -144,13 +312,13 @@ class Summarizer:
         self.logins_ok: Counter[str] = Counter()
         self.ok_ips: Counter[str] = Counter()
         self.attackers: dict[str, _Attacker] = {}
-        self.relay = _Count()
+        self.relay = _Count(MAX_IPS)
         self.dnsbl = _Count()
-        self.size = _Count()
+        self.size = _Count(MAX_IPS)
         self.mailbox_full = _Count()
         self.rate = _Count()
-        self.tls = _Count()
-        self.plaintext = _Count()
+        self.tls = _Count(MAX_IPS)
+        self.plaintext = _Count(MAX_IPS)
         self.faults = _Count()
         self.warnings = _Count()
         self.senders: Counter[str] = Counter()
@@ -159,10 +327,32 @@ class Summarizer:
         self.input_errors: list[str] = []
         self.orphans: list[tuple[Any, float | None, str]] | None = None
 
+    # -- pickling (a worker's summary to the parent) ---------------------------------------
+
+    _PACKED = ("auth_users", "ok_ips", "senders")
+    _ROWS = ("by_domain", "by_client")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for name in self._PACKED:
+            state[name] = _pack(state[name])
+        for name in self._ROWS:
+            state[name] = _pack_rows(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in self._PACKED:
+            state[name] = _unpack(state[name])
+        for name in self._ROWS:
+            state[name] = _unpack_rows(state[name])
+        self.__dict__.update(state)
+
     # -- merging (parallel byte ranges) -------------------------------------------------------
 
     def merge(self, later: Summarizer) -> None:  # noqa: PLR0915 - one fold per table
-        """Fold in the summary of the byte range that follows this one."""
+        """Fold in the summary of the byte range that follows this one (`later` is used up: its
+        tables may be taken over rather than copied). Every cap holds after the merge as while
+        feeding: the largest counts are kept and the counts dropped go to the evictions."""
         for ev, ts, line in later.orphans or ():
             self.feed(ev, ts, line)
         self.lines += later.lines
@@ -181,6 +371,10 @@ class Summarizer:
             self.evictions["messages"] += 1
         for k, v in later.deliveries.items():
             self.deliveries[k] += v
+        if not self.by_domain:
+            self.by_domain, later.by_domain = later.by_domain, {}
+        if not self.by_client:
+            self.by_client, later.by_client = later.by_client, {}
         for mine, theirs in ((self.by_domain, later.by_domain), (self.by_client, later.by_client)):
             for key, row in theirs.items():
                 if key not in mine:
@@ -188,6 +382,13 @@ class Summarizer:
                 else:
                     for k, v in row.items():
                         mine[key][k] += v
+        for table, name, cap in (
+            (self.by_domain, "domains", MAX_ROWS),
+            (self.by_client, "clients", MAX_ROWS),
+        ):
+            if len(table) > cap:
+                for key in _smallest(table, cap, lambda row: sum(row.values())):
+                    self.evictions[name] += sum(table.pop(key).values())
         self.messages += later.messages
         self.delay_sum += later.delay_sum
         self.delay_n += later.delay_n
@@ -216,38 +417,18 @@ class Summarizer:
             (self.warnings, later.warnings),
         ):
             mine_c.total += theirs_c.total
-            mine_c.by.update(theirs_c.by)
-            mine_c.evicted += theirs_c.evicted
+            mine_c.by, dropped = _fold(mine_c.by, theirs_c.by, mine_c.cap or MAX_KEYS)
+            mine_c.evicted += theirs_c.evicted + dropped
             mine_c.examples = (mine_c.examples + theirs_c.examples)[:MAX_EXAMPLES]
-        self.auth_users.update(later.auth_users)
-        self.auth_services.update(later.auth_services)
-        self.auth_pairs.update(later.auth_pairs)
-        self.logins_ok.update(later.logins_ok)
-        self.ok_ips.update(later.ok_ips)
-        self.senders.update(later.senders)
+        self.auth_users = self._fold(self.auth_users, later.auth_users, "auth_users")
+        self.auth_services.update(later.auth_services)  # a handful of service names
+        self.auth_pairs = self._fold(self.auth_pairs, later.auth_pairs, "auth_pairs", MAX_IPS)
+        self.logins_ok.update(later.logins_ok)  # by service: a handful
+        self.ok_ips = self._fold(self.ok_ips, later.ok_ips, "user_ips", MAX_IPS)
+        self.senders = self._fold(self.senders, later.senders, "senders")
         self.evictions.update(later.evictions)
         self.auth_backend += later.auth_backend
-        for ip, b in later.attackers.items():
-            a = self.attackers.get(ip)
-            if a is None:
-                self.attackers[ip] = b
-                continue
-            # The window may span the boundary: this range's last N times + the next's first N.
-            joined = sorted([*a.window, *b.head])
-            a.max_in_window = min(
-                self.t.brute_force_count,
-                max(
-                    a.max_in_window,
-                    b.max_in_window,
-                    _max_in_window(joined, self.t.brute_force_window),
-                ),
-            )
-            a.failures += b.failures
-            a.first = b.first if a.first is None else a.first
-            a.last = b.last if b.last is not None else a.last
-            a.window = b.window
-            a.users |= set(list(b.users)[: max(0, MAX_USERS_PER_IP - len(a.users))])
-            a.services |= b.services
+        self._merge_attackers(later.attackers)
         for user, acc in later.accounts.items():
             mine_a = self.accounts.get(user)
             if mine_a is None:
@@ -256,7 +437,46 @@ class Summarizer:
                 mine_a[0] += acc[0]
                 mine_a[1] += acc[1]
                 mine_a[2] |= set(list(acc[2])[: max(0, MAX_DOMAINS_PER_ACCOUNT - len(mine_a[2]))])
+        if len(self.accounts) > MAX_KEYS:
+            for user in _smallest(self.accounts, MAX_KEYS, lambda acc: (acc[1], acc[0])):
+                self.evictions["accounts"] += self.accounts.pop(user)[0]
         self.input_errors += later.input_errors
+
+    def _fold(
+        self, mine: Counter[Any], theirs: Counter[Any], name: str, cap: int | None = None
+    ) -> Counter[Any]:
+        merged, dropped = _fold(mine, theirs, cap or MAX_KEYS)
+        if dropped:
+            self.evictions[name] += dropped
+        return merged
+
+    def _merge_attackers(self, theirs: dict[str, _Attacker]) -> None:
+        size, span = self.t.brute_force_count, self.t.brute_force_window
+        for ip, b in theirs.items():
+            a = self.attackers.get(ip)
+            if a is None:
+                self.attackers[ip] = b
+                continue
+            # The window may span the boundary: this range's last N times + the next's first N.
+            joined = sorted([*a.recent(), *b.head])
+            a.max_in_window = min(
+                size, max(a.max_in_window, b.max_in_window, _max_in_window(joined, span))
+            )
+            a.failures += b.failures
+            a.first = b.first if a.first is None else a.first
+            a.last = b.last if b.last is not None else a.last
+            a.window = b.window if b.window is not None else deque(b.recent(), maxlen=size)
+            for user in b.users or ():
+                if a.users is None:
+                    a.users = []
+                if len(a.users) >= MAX_USERS_PER_IP:
+                    break
+                if user not in a.users:
+                    a.users.append(user)
+            a.services = _services(a.services, b.services)
+        if len(self.attackers) > MAX_IPS:
+            for ip in _smallest(self.attackers, MAX_IPS, lambda a: a.failures):
+                self.evictions["auth_ips"] += self.attackers.pop(ip).failures
 
     # -- feeding -----------------------------------------------------------------------------
 
@@ -303,8 +523,11 @@ class Summarizer:
         return e
 
     def _client(self, ev: m.Client, ts: float | None, line: str) -> None:
-        if ev.user and (ev.ip in self.ok_ips or len(self.ok_ips) < MAX_KEYS):
-            self.ok_ips[ev.ip] += 1  # authenticated: a user's address, not a stranger's
+        if ev.user:  # authenticated: a user's address, not a stranger's
+            if ev.ip in self.ok_ips or len(self.ok_ips) < MAX_IPS:
+                self.ok_ips[ev.ip] += 1
+            else:
+                self.evictions["user_ips"] += 1
         e = self.queue.get(ev.qid)
         if e is None:
             e = self._entry(ev.qid)
@@ -370,10 +593,13 @@ class Summarizer:
                     if len(acc[2]) < MAX_DOMAINS_PER_ACCOUNT:
                         acc[2].add(ev.rcpt.rpartition("@")[2].lower())
         domain = ev.rcpt.rpartition("@")[2].lower() or "(local)"
-        for table, key in ((self.by_domain, domain), (self.by_client, client)):
+        for table, key, cap in (
+            (self.by_domain, domain, MAX_ROWS),
+            (self.by_client, client, MAX_ROWS),
+        ):
             row = table.get(key)
             if row is None:
-                if len(table) >= MAX_KEYS:
+                if len(table) >= cap:
                     self.evictions["domains" if table is self.by_domain else "clients"] += 1
                     continue
                 row = table[key] = {"sent": 0, "deferred": 0, "bounced": 0, "expired": 0}
@@ -434,42 +660,48 @@ class Summarizer:
     def _auth_failure(self, ev: m.AuthFailure, ts: float | None, line: str) -> None:
         n = max(ev.attempts, 1)
         self.auth.add(ev.ip, line, n)
-        if ev.user and (ev.user in self.auth_users or len(self.auth_users) < MAX_KEYS):
-            self.auth_users[ev.user] += n
+        if ev.user:
+            if ev.user in self.auth_users or len(self.auth_users) < MAX_KEYS:
+                self.auth_users[ev.user] += n
+            else:
+                self.evictions["auth_users"] += n
         self.auth_services[ev.service] += n
         pair = (ev.user, ev.ip)
-        if pair in self.auth_pairs or len(self.auth_pairs) < MAX_KEYS:
+        if pair in self.auth_pairs or len(self.auth_pairs) < MAX_IPS:
             self.auth_pairs[pair] += n
+        else:
+            self.evictions["auth_pairs"] += n
         a = self.attackers.get(ev.ip)
         if a is None:
-            if len(self.attackers) >= MAX_KEYS:
-                self.evictions["auth_ips"] += 1
+            if len(self.attackers) >= MAX_IPS:
+                self.evictions["auth_ips"] += n
                 return
-            a = self.attackers[ev.ip] = _Attacker(ts, self.t.brute_force_count)
+            a = self.attackers[ev.ip] = _Attacker(ts)
         a.failures += n
         if ts is not None:
             if a.first is None or ts < a.first:
                 a.first = ts
             if a.last is None or ts > a.last:
                 a.last = ts
-            for _ in range(min(n, self.t.brute_force_count)):
-                a.window.append(ts)
-                if len(a.head) < self.t.brute_force_count:
-                    a.head.append(ts)
-            while a.window and ts - a.window[0] > self.t.brute_force_window:
-                a.window.popleft()
-            a.max_in_window = max(a.max_in_window, len(a.window))
-        if ev.user and len(a.users) < MAX_USERS_PER_IP:
-            a.users.add(ev.user)
-        a.services.add(ev.service)
+            a.add(ts, n, self.t.brute_force_count, self.t.brute_force_window)
+        if ev.user:
+            users = a.users
+            if users is None:
+                a.users = [ev.user]
+            elif len(users) < MAX_USERS_PER_IP and ev.user not in users:
+                users.append(ev.user)
+        if ev.service not in a.services:
+            a.services = _services(a.services, (ev.service,))
 
     def _backend(self, ev: m.AuthBackendFailure, ts: float | None, line: str) -> None:
         self.auth_backend += 1
 
     def _login_ok(self, ev: m.LoginOk, ts: float | None, line: str) -> None:
         self.logins_ok[ev.service] += 1
-        if ev.ip in self.ok_ips or len(self.ok_ips) < MAX_KEYS:
+        if ev.ip in self.ok_ips or len(self.ok_ips) < MAX_IPS:
             self.ok_ips[ev.ip] += 1
+        else:
+            self.evictions["user_ips"] += 1
 
     def _plaintext(self, ev: m.PlaintextRefused, ts: float | None, line: str) -> None:
         self.plaintext.add(ev.ip, line)
@@ -520,7 +752,7 @@ class Summarizer:
                         first_seen=a.first,
                         last_seen=a.last,
                         max_in_window=a.max_in_window,
-                        users=tuple(sorted(a.users)),
+                        users=tuple(sorted(a.users or ())),
                         services=tuple(sorted(a.services)),
                         logins_ok=self.ok_ips.get(ip, 0),
                     )
@@ -535,8 +767,13 @@ class Summarizer:
         for name, c in (
             ("auth", self.auth),
             ("relay", self.relay),
+            ("dnsbl", self.dnsbl),
             ("size", self.size),
+            ("mailbox_full", self.mailbox_full),
+            ("rate", self.rate),
             ("tls", self.tls),
+            ("plaintext", self.plaintext),
+            ("faults", self.faults),
             ("warnings", self.warnings),
         ):
             if c.evicted:
