@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -299,14 +299,6 @@ def findings(
         from maildoctor.render.terminal import make_console
 
         render_terminal(cat, make_console())
-
-
-_LATER = {"allow_extra_args": True, "ignore_unknown_options": True}
-Rest = Annotated[list[str] | None, typer.Argument(hidden=True)]
-
-
-def _not_built(command: str) -> NoReturn:
-    raise UsageProblem(f"'maildoctor {command}' is not built yet in this version")
 
 
 UserOpt = Annotated[
@@ -613,10 +605,147 @@ def explain(
     raise typer.Exit(explain_command(text, json=json))
 
 
-@app.command(context_settings=_LATER)
-def diagnose(args: Rest = None) -> None:
-    """From a symptom a person reports to the cause and the fix. Not built yet."""
-    _not_built("diagnose")
+SYMPTOM_HELP = (
+    "What the person reports: password-rejected, cannot-receive, webmail-login, "
+    "client-ssl-error, cannot-send, spam-folder, overloaded, large-attachments. Without it, "
+    "a menu asks (on a terminal)."
+)
+
+
+@app.command()
+def diagnose(
+    domain: Annotated[
+        str | None, typer.Argument(help="The mail domain with the problem, e.g. example.com.")
+    ] = None,
+    symptom: Annotated[
+        str | None, typer.Option("--symptom", "-s", metavar="NAME", help=SYMPTOM_HELP)
+    ] = None,
+    host: HostOpt = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            "-u",
+            metavar="USER",
+            help="An account to test (login, and for cannot-send / large-attachments one "
+            "small test message to itself). The password: --password-env, --password-stdin "
+            "or asked, hidden.",
+        ),
+    ] = None,
+    password_env: PasswordEnvOpt = None,
+    password_stdin: PasswordStdinOpt = False,
+    insecure: InsecureOpt = False,
+    mail_from: Annotated[
+        str | None,
+        typer.Option(
+            "--from", metavar="ADDRESS", help="Sender of the test message (default: USER)."
+        ),
+    ] = None,
+    rcpt_to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="ADDRESS", help="Recipient of the test message (default: the sender)."
+        ),
+    ] = None,
+    log: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--log",
+            metavar="FILE",
+            help="A mail log to read (repeatable): /var/log/mail.log, maillog, Exim mainlog...",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="T", help="Only log lines from T on (2h, today, ...)."),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", metavar="T", help="Only log lines up to T.")
+    ] = None,
+    webmail: Annotated[
+        str | None,
+        typer.Option(
+            "--webmail",
+            metavar="URL",
+            help="The webmail login page (webmail-login); default https://webmail.DOMAIN/.",
+        ),
+    ] = None,
+    eml: Annotated[
+        Path | None,
+        typer.Option(
+            "--eml", metavar="FILE", help="A message that landed in spam, with its headers."
+        ),
+    ] = None,
+    postfix_config: Annotated[
+        str | None,
+        typer.Option(
+            "--postfix-config",
+            metavar="DIR",
+            help="Postfix configuration directory whose queue to read (overloaded); default "
+            "the system's when postqueue is at hand.",
+        ),
+    ] = None,
+    resolver: ResolverOpt = None,
+    timeout: TimeoutOpt = 5.0,
+    deadline: DeadlineOpt = 120.0,
+    ca_file: CaFileOpt = None,
+    allow_private: PrivateOpt = False,
+    dkim_selector: SelectorOpt = None,
+    sending_ip: SendingIpOpt = None,
+    dnsbl: DnsblOpt = None,
+    json: JsonOpt = False,
+    html: HtmlOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """From the symptom a person reports to the most likely cause and the fix.
+
+    Runs only the checks whose findings can explain the symptom, plus what you give it: an
+    account, a log, the webmail address, a message that landed in spam, the local queue.
+    Ends with the most likely cause first, its evidence, the fix step by step, the other
+    possible causes, and what was ruled out.
+
+    Examples:
+
+      maildoctor diagnose example.com --symptom cannot-receive
+
+      maildoctor diagnose example.com -s password-rejected --user jo@example.com
+
+      maildoctor diagnose example.com      (a menu asks what the problem is)
+    """
+    from maildoctor.diagnose.command import Request, diagnose_command
+
+    raise typer.Exit(
+        diagnose_command(
+            Request(
+                domain=domain,
+                symptom=symptom,
+                host=host,
+                user=user,
+                password_env=password_env,
+                password_stdin=password_stdin,
+                insecure=insecure,
+                mail_from=mail_from,
+                rcpt_to=rcpt_to,
+                logs=list(log or ()),
+                since=since,
+                until=until,
+                webmail=webmail,
+                eml=str(eml) if eml is not None else None,
+                postfix_config=postfix_config,
+                resolver=resolver,
+                timeout=timeout,
+                deadline=deadline,
+                ca_file=ca_file,
+                allow_private=allow_private,
+                dkim_selector=dkim_selector,
+                sending_ip=sending_ip,
+                dnsbl=dnsbl,
+                json=json,
+                html=html,
+                quiet=quiet,
+            )
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

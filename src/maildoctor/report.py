@@ -82,6 +82,22 @@ class NotChecked:
 
 
 @dataclass(frozen=True)
+class Diagnosis:
+    """What `diagnose` adds to a report: the symptom, how many of the report's first findings
+    are its likely causes (ranked), what the run ruled out, and what else would help."""
+
+    symptom: str
+    causes: int
+    ruled_out: tuple[str, ...] = ()
+    used: Mapping[str, str] = field(default_factory=dict)
+    hints: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        return SYMPTOMS.get(self.symptom, self.symptom)
+
+
+@dataclass(frozen=True)
 class Report:
     target: str
     started: datetime
@@ -90,6 +106,7 @@ class Report:
     not_checked: tuple[NotChecked, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    diagnosis: Diagnosis | None = None
 
     @property
     def worst(self) -> Severity:

@@ -50,7 +50,15 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         (["auth", "mail.example.com"], "Missing option '--user'"),
         (["logs", "/nonexistent/mail.log"], "/nonexistent/mail.log"),
         (["explain", ""], "empty"),
-        (["diagnose", "example.com"], "not built yet"),
+        (["diagnose", "example.com"], "no --symptom given and no terminal to ask on"),
+        (["diagnose"], "give the DOMAIN whose mail has the problem"),
+        (["diagnose", "example.com", "-s", "slow-internet"], "unknown symptom 'slow-internet'"),
+        (["diagnose", "example.com", "-s", "cannot-send", "--log", "/nonexistent/x"], "/nonexist"),
+        (["diagnose", "example.com", "-s", "cannot-send", "-u", "a b"], "not a user name"),
+        (
+            ["diagnose", "example.com", "-s", "password-rejected", "-u", "jo@example.com"],
+            "no password: give --password-env VAR or --password-stdin",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

@@ -68,9 +68,14 @@ class Catalogue(Mapping[str, Entry]):
         subject: str,
         evidence: str,
         severity: Severity | None = None,
+        only_symptoms: tuple[str, ...] | None = None,
         **params: object,
     ) -> Finding:
-        """Build a finding from its entry, filling the entry's placeholders from `params`."""
+        """Build a finding from its entry, filling the entry's placeholders from `params`.
+
+        `only_symptoms` narrows the entry's symptoms for this one finding (port 25 refused
+        explains "cannot receive", port 587 refused "cannot send"); it never adds one.
+        """
         try:
             entry = self._entries[code]
         except KeyError:
@@ -90,7 +95,9 @@ class Catalogue(Mapping[str, Entry]):
             cause=entry.cause.format_map(values),
             fix=entry.fix.format_map(values),
             references=entry.references,
-            symptoms=entry.symptoms,
+            symptoms=entry.symptoms
+            if only_symptoms is None
+            else tuple(x for x in entry.symptoms if x in only_symptoms),
         )
 
 

@@ -35,11 +35,32 @@ class CheckContext:
         subject: str,
         evidence: str,
         severity: Severity | None = None,
+        only_symptoms: tuple[str, ...] | None = None,
         **params: object,
     ) -> Finding:
         return self.catalogue.finding(
-            code, subject=subject, evidence=evidence, severity=severity, **params
+            code,
+            subject=subject,
+            evidence=evidence,
+            severity=severity,
+            only_symptoms=only_symptoms,
+            **params,
         )
+
+
+# What a server of each role can explain: a fault on the MX (port 25) stops mail coming in; a
+# fault on the client-facing host stops people sending and logging in. Passed as
+# `only_symptoms` by checks that know the role.
+ROLE_SYMPTOMS: dict[str, tuple[str, ...]] = {
+    "mx": ("cannot-receive", "spam-folder", "overloaded", "large-attachments"),
+    "submission": (
+        "cannot-send",
+        "password-rejected",
+        "client-ssl-error",
+        "overloaded",
+        "large-attachments",
+    ),
+}
 
 
 @dataclass(frozen=True)

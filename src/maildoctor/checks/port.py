@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from maildoctor.checks import CheckContext, check
+from maildoctor.checks import ROLE_SYMPTOMS, CheckContext, check
 from maildoctor.checks.servers import evidence, service, where
 from maildoctor.evidence.smtp import SmtpEvidence, SmtpSession
 from maildoctor.report import Finding, NotChecked, Severity
@@ -42,6 +42,7 @@ def _port_findings(
                 subject=subject,
                 evidence=ev_text,
                 severity=severity,
+                only_symptoms=ROLE_SYMPTOMS.get(ev.role),
                 port=s.port,
                 where=where(s),
                 service=service(s.port),
@@ -57,6 +58,7 @@ def _port_findings(
                 subject=subject,
                 evidence=ev_text,
                 severity=severity,
+                only_symptoms=ROLE_SYMPTOMS.get(ev.role),
                 port=s.port,
                 where=where(s),
                 service=service(s.port),
@@ -70,6 +72,7 @@ def _port_findings(
                 subject=subject,
                 evidence=ev_text,
                 severity=severity,
+                only_symptoms=ROLE_SYMPTOMS.get(ev.role),
                 where=where(s),
                 detail=f.detail,
                 host=s.host,

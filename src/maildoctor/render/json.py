@@ -49,7 +49,7 @@ def finding_to_dict(f: Finding) -> dict[str, Any]:
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
-    return {
+    out = {
         "schema": SCHEMA,
         "target": report.target,
         "started": report.started.isoformat(),
@@ -60,6 +60,17 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "timings": dict(report.timings),
         "evidence": jsonable(report.evidence),
     }
+    d = report.diagnosis
+    if d is not None:
+        out["diagnosis"] = {
+            "symptom": d.symptom,
+            "description": d.description,
+            "causes": [f.code for f in report.findings[: d.causes]],
+            "ruled_out": list(d.ruled_out),
+            "used": dict(d.used),
+            "hints": list(d.hints),
+        }
+    return out
 
 
 def dumps(report: Report) -> str:

@@ -1,0 +1,133 @@
+"""From a symptom a person reports to the checks that can explain it, and back to a ranking.
+
+The symptom -> finding mapping lives in the catalogue only (each entry names the symptoms it
+explains); this module derives the plan from it and holds what is knowledge of the symptom
+itself: the menu wording, which inputs help, and where to look first when two findings are
+equally severe. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from maildoctor.catalogue import Catalogue
+from maildoctor.checks import Check
+from maildoctor.report import SYMPTOMS, Finding, Severity
+
+
+@dataclass(frozen=True)
+class Symptom:
+    name: str
+    menu: str  # the words of the interactive menu
+    # Finding areas (code prefixes) in the order a cause in them is most likely: the ranking's
+    # tie-break between findings of the same severity. Areas not named come last.
+    look_first: tuple[str, ...]
+    # Inputs beyond the domain that let diagnose test more: account, send, log, webmail,
+    # message, queue.
+    uses: tuple[str, ...]
+
+
+_ALL = (
+    Symptom(
+        "password-rejected",
+        "Outlook (or another mail app) keeps saying the password is wrong",
+        ("auth", "log", "smtp", "imap", "pop3", "tls", "autoconfig", "send"),
+        ("account", "log"),
+    ),
+    Symptom(
+        "cannot-receive",
+        "We can send, but mail from outside does not arrive",
+        ("dns", "mx", "port", "smtp", "tls", "mta_sts", "imap", "pop3", "log", "send"),
+        ("log",),
+    ),
+    Symptom(
+        "webmail-login",
+        "Cannot log in to webmail",
+        ("webmail", "auth", "imap", "log", "tls"),
+        ("webmail", "account", "log"),
+    ),
+    Symptom(
+        "client-ssl-error",
+        "Outlook will not open, or shows certificate / SSL warnings",
+        ("tls", "auth", "smtp", "imap", "pop3", "autoconfig", "log", "webmail"),
+        ("account", "log"),
+    ),
+    Symptom(
+        "cannot-send",
+        "Cannot send mail",
+        ("auth", "send", "smtp", "port", "dnsbl", "log", "queue", "spf", "ptr", "dns", "tls"),
+        ("account", "send", "log"),
+    ),
+    Symptom(
+        "spam-folder",
+        "Our mail lands in the recipients' spam folder",
+        ("message", "dnsbl", "spf", "dkim", "dmarc", "ptr", "smtp", "log", "send", "dns"),
+        ("message", "log"),
+    ),
+    Symptom(
+        "overloaded",
+        "The mail server is overloaded or very slow",
+        ("queue", "log", "smtp", "send"),
+        ("queue", "log"),
+    ),
+    Symptom(
+        "large-attachments",
+        "Mail with large attachments fails",
+        ("send", "smtp", "log"),
+        ("account", "send", "log"),
+    ),
+)
+BY_NAME: Mapping[str, Symptom] = {s.name: s for s in _ALL}
+assert tuple(BY_NAME) == tuple(SYMPTOMS), "symptoms.py and report.SYMPTOMS must list the same"
+
+
+def get(name: str) -> Symptom:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"unknown symptom {name!r} (one of {', '.join(BY_NAME)})") from None
+
+
+def explains(entry_symptoms: Iterable[str], symptom: str) -> bool:
+    return symptom in entry_symptoms
+
+
+def plan(symptom: str, checks: Iterable[Check], catalogue: Catalogue) -> tuple[Check, ...]:
+    """The checks that can emit a finding explaining `symptom` (and so also rule it out)."""
+    return tuple(c for c in checks if any(symptom in catalogue[code].symptoms for code in c.codes))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    causes: tuple[Finding, ...]  # problems that explain the symptom, most likely first
+    other_problems: tuple[Finding, ...]  # problems that do not explain it
+    rest: tuple[Finding, ...]  # info and ok
+
+
+def rank(symptom: str, findings: Iterable[Finding]) -> Ranked:
+    """Most likely cause first: the worse finding first; among equals, the area a cause of
+    this symptom usually sits in (Symptom.look_first), then the code and subject."""
+    order = {area: i for i, area in enumerate(get(symptom).look_first)}
+    last = len(order)
+
+    def key(f: Finding) -> tuple[int, int, str, str]:
+        return (-f.severity, order.get(f.area, last), f.code, f.subject)
+
+    everything = sorted(findings, key=key)
+    causes = tuple(f for f in everything if f.severity.is_problem and symptom in f.symptoms)
+    others = tuple(f for f in everything if f.severity.is_problem and symptom not in f.symptoms)
+    rest = tuple(f for f in everything if not f.severity.is_problem)
+    return Ranked(causes, others, rest)
+
+
+def ruled_out(ranked: Ranked) -> tuple[str, ...]:
+    """What was checked and found working, in words: the titles of the ok findings."""
+    seen: list[str] = []
+    for f in ranked.rest:
+        if f.severity is not Severity.OK:
+            continue
+        line = f"{f.title} ({f.subject})" if f.subject else f.title
+        if line not in seen:
+            seen.append(line)
+    return tuple(seen)
