@@ -20,6 +20,8 @@ PURE = [
     "protocols",
     "explain",
     "render",
+    "symptoms.py",
+    "diagnose/menu.py",
 ]
 IO_MODULES = (
     "socket",

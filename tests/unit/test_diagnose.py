@@ -1,0 +1,178 @@
+"""diagnose without a lab: the symptom plan, the ranking, the menu, the report shapes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from maildoctor import catalogue, symptoms
+from maildoctor.checks import all_checks
+from maildoctor.diagnose.command import Io, Request, diagnose_command
+from maildoctor.diagnose.menu import Answers, NoTerminal, ask_inputs, choose_symptom, menu_text
+from maildoctor.render.diagnosis import steps
+from maildoctor.report import SYMPTOMS, Finding, Severity
+
+from .fake_dns import fake_dns
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/report.schema.json").read_text())
+ZONE = {("ghost.example", "MX"): ["10 nothing.ghost.example."]}
+
+
+def finding(code: str, severity: Severity, subject: str = "s", *syms: str) -> Finding:
+    return Finding(code, severity, subject, code, "ev", "cause", "fix", (), syms)
+
+
+def test_every_symptom_has_a_plan_and_the_catalogue_explains_each() -> None:
+    cat = catalogue.load()
+    assert tuple(symptoms.BY_NAME) == tuple(SYMPTOMS)
+    for name in SYMPTOMS:
+        planned = symptoms.plan(name, all_checks(), cat)
+        assert planned, name
+        for chk in planned:  # each planned check can emit a code that explains the symptom
+            assert any(name in cat[c].symptoms for c in chk.codes), chk.name
+
+
+def test_the_plan_leaves_out_checks_that_cannot_explain_the_symptom() -> None:
+    cat = catalogue.load()
+    areas = {c.area for c in symptoms.plan("large-attachments", all_checks(), cat)}
+    assert "smtp" in areas and "send" in areas
+    assert not areas & {"spf", "dkim", "dmarc", "mx", "dnsbl", "mta_sts"}
+    spam = {c.area for c in symptoms.plan("spam-folder", all_checks(), cat)}
+    assert {"spf", "dkim", "dmarc", "dnsbl", "ptr"} <= spam
+    assert "mailbox" not in spam
+
+
+def test_rank_puts_the_worst_cause_first_then_the_symptom_s_usual_area() -> None:
+    s = "cannot-receive"
+    found = [
+        finding("tls.cert_expiring", Severity.WARNING, "mx", "client-ssl-error"),
+        finding("imap.unreachable", Severity.ERROR, "mail", s),
+        finding("port.refused", Severity.ERROR, "mx:25", s),
+        finding("mx.ok", Severity.OK, "d"),
+        finding("pop3.unreachable", Severity.WARNING, "mail", s),
+        finding("dns.nxdomain", Severity.CRITICAL, "d", s),
+        finding("auth.working_settings", Severity.INFO, "d", s),
+    ]
+    ranked = symptoms.rank(s, found)
+    assert [f.code for f in ranked.causes] == [
+        "dns.nxdomain",
+        "port.refused",  # ports come before IMAP for this symptom
+        "imap.unreachable",
+        "pop3.unreachable",
+    ]
+    assert [f.code for f in ranked.other_problems] == ["tls.cert_expiring"]
+    assert [f.code for f in ranked.rest] == ["auth.working_settings", "mx.ok"]
+    assert symptoms.ruled_out(ranked) == ("mx.ok (d)",)
+
+
+def test_unknown_symptom_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"unknown symptom 'slow'.*password-rejected"):
+        symptoms.get("slow")
+
+
+def test_a_role_narrows_what_a_port_finding_explains() -> None:
+    cat = catalogue.load()
+    params = {"port": 25, "where": "mx:25", "service": "SMTP"}
+    mx = cat.finding(
+        "port.refused", subject="mx", evidence="e", only_symptoms=("cannot-receive",), **params
+    )
+    assert mx.symptoms == ("cannot-receive",)
+    sub = cat.finding(
+        "port.refused", subject="sub", evidence="e", only_symptoms=("cannot-send",), **params
+    )
+    assert sub.symptoms == ("cannot-send",)
+    whole = cat.finding("port.refused", subject="x", evidence="e", **params)
+    assert set(whole.symptoms) == {"cannot-receive", "cannot-send"}
+    never_adds = cat.finding(
+        "port.refused", subject="x", evidence="e", only_symptoms=("spam-folder",), **params
+    )
+    assert never_adds.symptoms == ()
+
+
+def test_fix_steps_keep_commands_under_their_step() -> None:
+    fix = "Renew it:\n  certbot renew\n  systemctl reload postfix\nThen check:\n  openssl x509"
+    assert steps(fix) == [
+        ("Renew it:", ["  certbot renew", "  systemctl reload postfix"]),
+        ("Then check:", ["  openssl x509"]),
+    ]
+    assert steps("One paragraph only.") == [("One paragraph only.", [])]
+    assert steps("  only a command") == [("", ["  only a command"])]
+
+
+def test_menu_reads_a_number_or_a_name_and_gives_up_after_three_wrong_answers() -> None:
+    out = io.StringIO()
+    answers = iter(["9", "spam-folder"])
+    assert choose_symptom(lambda _: next(answers), out) == "spam-folder"
+    assert "6. Our mail lands in the recipients' spam folder" in out.getvalue()
+    assert "Please answer with a number from 1 to 8" in out.getvalue()
+    assert choose_symptom(lambda _: " 2 ", io.StringIO()) == "cannot-receive"
+    with pytest.raises(NoTerminal, match="give --symptom NAME"):
+        choose_symptom(lambda _: "x", io.StringIO())
+    assert menu_text().count("\n") == len(SYMPTOMS)
+
+
+def test_questions_follow_what_the_symptom_can_use() -> None:
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        if prompt.startswith("Mail account"):
+            return "jo@example.com"
+        return "/tmp/x" if prompt.startswith("Mail log") else ""
+
+    got = ask_inputs("webmail-login", "example.com", ask, Answers())
+    assert [p.split(",")[0] for p in asked] == [
+        "Mail account to test",
+        "Mail log to read",
+        "Webmail address",
+    ]
+    assert got.user == "jo@example.com" and got.logs == ["/tmp/x"] and got.webmail is None
+    asked.clear()
+    ask_inputs("cannot-receive", "example.com", ask, Answers(logs=["/var/log/mail.log"]))
+    assert asked == []  # a log given already; no account for this symptom
+
+
+def _request(port: int, **kw: object) -> Request:
+    return Request(domain="ghost.example", resolver=[f"127.0.0.1:{port}"], **kw)  # type: ignore[arg-type]
+
+
+def test_scripted_menu_session_runs_the_chosen_symptom(capsys: pytest.CaptureFixture[str]) -> None:
+    err = io.StringIO()
+    script = iter(["2", ""])  # cannot-receive; no log
+    with fake_dns(ZONE) as port:
+        code = diagnose_command(
+            _request(port, json=True),
+            Io(stdin=io.StringIO(), stderr=err, interactive=True, ask=lambda _: next(script)),
+        )
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, SCHEMA)
+    assert code == 1
+    assert data["diagnosis"]["symptom"] == "cannot-receive"
+    assert data["diagnosis"]["causes"][0] == "mx.target_unresolvable"
+    assert data["findings"][0]["code"] == "mx.target_unresolvable"
+    assert any("--log" in h for h in data["diagnosis"]["hints"])
+    assert "What is the problem?" in err.getvalue()
+
+
+def test_no_terminal_and_no_symptom_asks_for_the_flag() -> None:
+    err = io.StringIO()
+    code = diagnose_command(Request(domain="example.com"), Io(stderr=err, interactive=False))
+    assert code == 2
+    assert "give --symptom NAME, one of password-rejected, cannot-receive" in err.getvalue()
+
+
+def test_terminal_report_names_the_cause_first_and_what_would_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with fake_dns(ZONE) as port:
+        code = diagnose_command(_request(port, symptom="cannot-receive"), Io(interactive=False))
+    text = capsys.readouterr().out
+    assert code == 1
+    assert text.startswith('maildoctor diagnose ghost.example: "We can send but cannot receive')
+    assert text.index("Most likely cause") < text.index("(mx.target_unresolvable)")
+    assert "step 1" in text
+    assert text.index("To check more") < text.index("--log /var/log/mail.log")
