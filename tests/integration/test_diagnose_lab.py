@@ -1,0 +1,164 @@
+"""`maildoctor diagnose` on the lab: for each symptom, a scenario built for it, and the planted
+cause must come first. Runs the real CLI against real Postfix, Dovecot, nginx and DNS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from maildoctor.cli import run
+from maildoctor.protocols.sasl import secret_forms
+
+from .conftest import Lab
+
+pytestmark = pytest.mark.lab
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs/report.schema.json").read_text())
+ALICE = "alice@good.test"
+ALICE_PW = "alice-Lab-2026"  # lab/mail/users.tsv
+
+
+def _flags(lab: Lab) -> list[str]:
+    return ["--resolver", lab.resolver, "--allow-private", "--ca-file", str(lab.ca_file)]
+
+
+def diagnose(
+    lab: Lab,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    domain: str,
+    symptom: str,
+    *extra: str,
+    account: bool = False,
+) -> tuple[int, dict[str, Any]]:
+    args = ["diagnose", domain, "--symptom", symptom, *_flags(lab), *extra, "--json"]
+    if account:
+        monkeypatch.setenv("MD_TEST_PW", ALICE_PW)
+        args += ["--user", ALICE, "--password-env", "MD_TEST_PW"]
+    code = run(args)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    data = json.loads(out)
+    jsonschema.validate(data, SCHEMA)
+    d = data["diagnosis"]
+    assert d["symptom"] == symptom
+    assert [f["code"] for f in data["findings"][: len(d["causes"])]] == d["causes"]
+    for f in data["findings"][: len(d["causes"])]:
+        assert symptom in f["symptoms"]
+    return code, data
+
+
+def causes(data: dict[str, Any]) -> list[str]:
+    return list(data["diagnosis"]["causes"])
+
+
+def test_password_rejected_names_the_password_out_of_sync_between_protocols(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 127.0.10.21: SMTP AUTH checks an old password, IMAP and POP3 the current one.
+    code, data = diagnose(
+        lab, capsys, monkeypatch, "sub-mismatch.test", "password-rejected", account=True
+    )
+    assert code == 1
+    assert causes(data)[0] == "auth.protocol_mismatch"
+    assert data["diagnosis"]["used"]["account"] == ALICE
+    assert "account.auth" in data["evidence"]
+    # The working protocols were tried with the real password: the mailbox side is fine.
+    assert not {"imap.unreachable", "pop3.unreachable"} & set(causes(data))
+    text = json.dumps(data)
+    for form in secret_forms(ALICE, ALICE_PW):
+        assert form not in text
+
+
+def test_cannot_receive_names_port_25_refused_on_the_mx(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 127.0.10.13: the address exists, nothing listens.
+    code, data = diagnose(lab, capsys, monkeypatch, "closed.test", "cannot-receive")
+    assert code == 1
+    first = data["findings"][0]
+    assert first["code"] == "port.refused" and first["subject"].endswith(":25)")
+    # The submission ports are closed too, but they do not explain mail not coming in.
+    others = [f for f in data["findings"][len(causes(data)) :] if f["code"] == "port.refused"]
+    assert {f["subject"][-5:] for f in others} == {":587)", ":465)"}
+    assert (
+        "Mail exchangers are published and resolve (closed.test)"
+        in (data["diagnosis"]["ruled_out"])
+    )
+
+
+def test_client_ssl_error_names_the_expired_certificate(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, data = diagnose(lab, capsys, monkeypatch, "cert-expired.test", "client-ssl-error")
+    assert code == 1
+    assert causes(data)[0] == "tls.cert_expired"
+    assert "expired" in data["findings"][0]["evidence"].lower()
+
+
+def test_cannot_send_names_submission_without_auth(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 127.0.10.4: 587 offers STARTTLS but no AUTH at all ("Relay access denied" for clients).
+    code, data = diagnose(lab, capsys, monkeypatch, "sub-noauth.test", "cannot-send", account=True)
+    assert code == 1
+    assert causes(data)[0] in {"auth.not_offered", "smtp.auth_not_offered"}
+    assert {"auth.not_offered", "smtp.auth_not_offered"} <= set(causes(data))
+
+
+def test_cannot_send_on_the_control_finds_no_cause_and_rules_things_out(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, data = diagnose(lab, capsys, monkeypatch, "good.test", "cannot-send", account=True)
+    assert code == 0
+    assert causes(data) == []
+    codes = {f["code"] for f in data["findings"]}
+    assert {"auth.ok", "send.ok"} <= codes  # the account logged in and one message went
+    assert data["diagnosis"]["ruled_out"]
+
+
+def test_spam_folder_names_the_blacklisted_server(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 127.0.10.11 is listed on the lab's DNSBLs; its SPF, DKIM and DMARC are right.
+    code, data = diagnose(lab, capsys, monkeypatch, "dnsbl.test", "spam-folder")
+    assert code == 1
+    assert causes(data)[0] == "dnsbl.listed"
+    assert "127.0.10.11" in data["findings"][0]["subject"] + data["findings"][0]["evidence"]
+    ruled = " ".join(data["diagnosis"]["ruled_out"])
+    assert "SPF" in ruled and "DMARC" in ruled
+
+
+def test_large_attachments_names_the_small_size_limit(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 127.0.10.10: message_size_limit = 1048576.
+    code, data = diagnose(
+        lab,
+        capsys,
+        monkeypatch,
+        "size-1mb.test",
+        "large-attachments",
+        "--to",
+        "postmaster@size-1mb.test",
+        account=True,
+    )
+    assert code == 0  # a low limit is a warning: the contract exits 1 for errors only
+    assert causes(data)[0] == "smtp.size_limit_low"
+    limit = next(f for f in data["findings"] if f["code"] == "send.size_limit")
+    assert "1048576" in limit["title"]
+
+
+def test_terminal_session_reads_cause_fix_and_ruled_out(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["diagnose", "closed.test", "-s", "cannot-receive", *_flags(lab)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.index("Most likely cause") < out.index("Port 25 refuses connections")
+    assert out.index("step 1") < out.index("Ruled out")
+    assert "To check more" in out
