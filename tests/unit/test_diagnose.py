@@ -176,3 +176,19 @@ def test_terminal_report_names_the_cause_first_and_what_would_help(
     assert text.index("Most likely cause") < text.index("(mx.target_unresolvable)")
     assert "step 1" in text
     assert text.index("To check more") < text.index("--log /var/log/mail.log")
+
+
+def test_html_report_opens_with_the_ranked_causes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "d.html"
+    with fake_dns(ZONE) as port:
+        code = diagnose_command(
+            _request(port, symptom="cannot-receive", html=page, json=True), Io(interactive=False)
+        )
+    capsys.readouterr()
+    text = page.read_text()
+    assert code == 1
+    assert text.index("Most likely cause first") < text.index("mx.target_unresolvable")
+    assert "Symptom: We can send but cannot receive mail" in text
+    assert "<script" not in text

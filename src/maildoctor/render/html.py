@@ -28,12 +28,31 @@ def _finding(f: Finding) -> str:
     )
 
 
+def _diagnosis(report: Report) -> tuple[str, list[Finding]]:
+    """A diagnosis opens with its ranked causes; the rest of the report follows by area."""
+    d = report.diagnosis
+    if d is None:
+        return "", list(report.findings)
+    causes = report.findings[: d.causes]
+    head = f"<h2>Symptom: {_e(d.description)}</h2>"
+    if causes:
+        head += "<h2>Most likely cause first</h2>" + "".join(map(_finding, causes))
+    else:
+        head += "<p>No cause of this symptom found in what could be checked.</p>"
+    for title, items in (("Ruled out", d.ruled_out), ("To check more", d.hints)):
+        if items:
+            head += f"<h2>{title}</h2><ul>" + "".join(f"<li>{_e(i)}</li>" for i in items)
+            head += "</ul>"
+    return head, list(report.findings[d.causes :])
+
+
 def render(report: Report) -> str:
     css = resources.files("maildoctor.render").joinpath("report.css").read_text("utf-8")
+    head, rest = _diagnosis(report)
     areas: dict[str, list[Finding]] = {}
-    for f in report.findings:
+    for f in rest:
         areas.setdefault(f.area, []).append(f)
-    sections = "".join(
+    sections = head + "".join(
         f"<h2>{_e(AREA_TITLES.get(area, area.upper()))}</h2>" + "".join(map(_finding, found))
         for area, found in sorted(areas.items())
     )
