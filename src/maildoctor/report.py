@@ -91,6 +91,7 @@ class Diagnosis:
     ruled_out: tuple[str, ...] = ()
     used: Mapping[str, str] = field(default_factory=dict)
     hints: tuple[str, ...] = ()
+    by_hand: tuple[str, ...] = ()  # what no probe sees (the PC, the browser, the server's CPU)
 
     @property
     def description(self) -> str:

@@ -26,6 +26,8 @@ class Symptom:
     # Inputs beyond the domain that let diagnose test more: account, send, log, webmail,
     # message, queue.
     uses: tuple[str, ...]
+    # What no probe can see from here (the PC, the browser, the server's CPU): checked by hand.
+    by_hand: tuple[str, ...] = ()
 
 
 _ALL = (
@@ -34,48 +36,95 @@ _ALL = (
         "Outlook (or another mail app) keeps saying the password is wrong",
         ("auth", "log", "smtp", "imap", "pop3", "tls", "autoconfig", "send"),
         ("account", "log"),
+        by_hand=(
+            "Remove the saved password and type it again: Outlook keeps it in Windows "
+            "Credential Manager (Control Panel > Credential Manager > Windows Credentials), "
+            "macOS in Keychain Access.",
+            "Providers with two-factor sign-in (Microsoft 365, Google) want an app password or "
+            "modern authentication (OAuth) from the mail app, not the account password.",
+        ),
     ),
     Symptom(
         "cannot-receive",
         "We can send, but mail from outside does not arrive",
         ("dns", "mx", "port", "smtp", "tls", "mta_sts", "imap", "pop3", "log", "send"),
         ("log",),
+        by_hand=(
+            "Test port 25 from another network (a phone hotspot, an outside VPS): "
+            "nc -vz MX-HOST 25. Some ISPs and cloud providers block it inbound.",
+            "Ask a sender for the bounce they got and paste it: maildoctor explain - < bounce.eml",
+        ),
     ),
     Symptom(
         "webmail-login",
         "Cannot log in to webmail",
         ("webmail", "auth", "imap", "log", "tls"),
         ("webmail", "account", "log"),
+        by_hand=(
+            "Clear the browser's cookies for the webmail site or try a private window: a stale "
+            "session cookie sends the login back to the login page.",
+            "Read the webmail's own log (Roundcube: logs/errors.log; the PHP-FPM and web server "
+            "error logs) for the moment of the failed login.",
+        ),
     ),
     Symptom(
         "client-ssl-error",
         "Outlook will not open, or shows certificate / SSL warnings",
         ("tls", "auth", "smtp", "imap", "pop3", "autoconfig", "log", "webmail"),
         ("account", "log"),
+        by_hand=(
+            "When the servers are fine, the fault is on the PC: start Outlook in safe mode "
+            "(outlook.exe /safe) to rule out add-ins, repair or recreate the profile (Control "
+            "Panel > Mail > Show Profiles), and update Office.",
+            "Outlook 2010 and older and Windows 7 without updates cannot speak TLS 1.2: they "
+            "fail against any current server.",
+        ),
     ),
     Symptom(
         "cannot-send",
         "Cannot send mail",
         ("auth", "send", "smtp", "port", "dnsbl", "log", "queue", "spf", "ptr", "dns", "tls"),
         ("account", "send", "log"),
+        by_hand=(
+            "Home and office ISPs block outgoing port 25: mail apps must send on 587 "
+            "(STARTTLS) or 465 (SSL/TLS) with authentication.",
+            'Paste the exact error or bounce: maildoctor explain "TEXT"',
+        ),
     ),
     Symptom(
         "spam-folder",
         "Our mail lands in the recipients' spam folder",
         ("message", "dnsbl", "spf", "dkim", "dmarc", "ptr", "smtp", "log", "send", "dns"),
         ("message", "log"),
+        by_hand=(
+            "Ask a recipient for one message from their spam folder, saved with all headers "
+            "(.eml), and give it with --eml: the receiver's own verdict is in its headers.",
+            "Watch reputation where the big providers publish it: Google Postmaster Tools, "
+            "Microsoft SNDS, Yahoo Sender Hub.",
+        ),
     ),
     Symptom(
         "overloaded",
         "The mail server is overloaded or very slow",
         ("queue", "log", "smtp", "send"),
         ("queue", "log"),
+        by_hand=(
+            "On the server: top, free -m, vmstat 1 and df -h for CPU, memory, swap and a full "
+            "disk (a full /var stops Postfix queueing).",
+            "Count the SMTP processes against the limit: ps -C smtpd --no-headers | wc -l and "
+            "postconf default_process_limit.",
+        ),
     ),
     Symptom(
         "large-attachments",
         "Mail with large attachments fails",
         ("send", "smtp", "log"),
         ("account", "send", "log"),
+        by_hand=(
+            "The recipient's server has its own limit (Gmail 25 MB, Outlook.com about 20 MB "
+            "for attachments); base64 makes a file about 37% bigger on the wire.",
+            "For big files, send a link (a file share) rather than an attachment.",
+        ),
     ),
 )
 BY_NAME: Mapping[str, Symptom] = {s.name: s for s in _ALL}

@@ -155,6 +155,7 @@ def test_scripted_menu_session_runs_the_chosen_symptom(capsys: pytest.CaptureFix
     assert data["diagnosis"]["causes"][0] == "mx.target_unresolvable"
     assert data["findings"][0]["code"] == "mx.target_unresolvable"
     assert any("--log" in h for h in data["diagnosis"]["hints"])
+    assert any("nc -vz MX-HOST 25" in x for x in data["diagnosis"]["by_hand"])
     assert "What is the problem?" in err.getvalue()
 
 

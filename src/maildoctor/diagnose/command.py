@@ -144,6 +144,7 @@ def _run(req: Request, io: Io) -> int:
             ruled_out=symptoms.ruled_out(ranked),
             used=used,
             hints=hints,
+            by_hand=symptom.by_hand,
         ),
     )
     public = " ".join([domain, *(v for v in used.values())])

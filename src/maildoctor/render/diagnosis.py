@@ -123,3 +123,7 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
         _heading(console, "To check more")
         for hint in d.hints:
             console.print(Text("  - " + inert(hint, multiline=False)))
+    if d.by_hand and not quiet:
+        _heading(console, "Beyond what maildoctor can see from here")
+        for line in d.by_hand:
+            console.print(Text("  - " + inert(line, multiline=False)))

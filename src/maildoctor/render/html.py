@@ -39,7 +39,11 @@ def _diagnosis(report: Report) -> tuple[str, list[Finding]]:
         head += "<h2>Most likely cause first</h2>" + "".join(map(_finding, causes))
     else:
         head += "<p>No cause of this symptom found in what could be checked.</p>"
-    for title, items in (("Ruled out", d.ruled_out), ("To check more", d.hints)):
+    for title, items in (
+        ("Ruled out", d.ruled_out),
+        ("To check more", d.hints),
+        ("Beyond what maildoctor can see from here", d.by_hand),
+    ):
         if items:
             head += f"<h2>{title}</h2><ul>" + "".join(f"<li>{_e(i)}</li>" for i in items)
             head += "</ul>"

@@ -69,6 +69,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "ruled_out": list(d.ruled_out),
             "used": dict(d.used),
             "hints": list(d.hints),
+            "by_hand": list(d.by_hand),
         }
     return out
 
