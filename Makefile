@@ -9,7 +9,7 @@ CA_FILE := /run/maildoctor-lab/ca/ca.crt
 LAB_FLAGS := --resolver $(RESOLVER) --allow-private --ca-file $(CA_FILE)
 DEMO_DOMAINS := open-relay.test spf-lookups.test cert-expired.test dkim-weak512.test no-mx.test sub-plain.test
 
-.PHONY: all venv test unit lint lab-up lab-down demo docs bench clean
+.PHONY: all venv test unit lint lab-up lab-down demo docs symptoms-doc bench clean
 
 all: test
 
@@ -51,6 +51,9 @@ demo: venv lab-up
 docs: venv
 	$(BIN)/maildoctor findings --markdown > docs/findings.md
 	$(BIN)/python -m maildoctor.explain --markdown > docs/explain.md
+
+symptoms-doc: venv lab-up
+	$(BIN)/python lab/sessions.py
 
 bench: venv
 	$(BIN)/python bench/startup.py

@@ -43,13 +43,13 @@ class Severity(enum.IntEnum):
 
 SYMPTOMS: Mapping[str, str] = {
     # The eight common errors of the mission, in the words a person reports them.
-    "password-rejected": "Outlook (or another client) keeps saying the password is wrong",
-    "cannot-receive": "We can send but cannot receive mail",
+    "password-rejected": "Outlook (or another mail app) keeps saying the password is wrong",
+    "cannot-receive": "We can send, but mail from outside does not arrive",
     "webmail-login": "Cannot log in to webmail",
-    "client-ssl-error": "Outlook will not open / certificate or SSL warnings",
+    "client-ssl-error": "Outlook will not open, or shows certificate / SSL warnings",
     "cannot-send": "Cannot send mail",
     "spam-folder": "Our mail lands in the recipients' spam folder",
-    "overloaded": "The mail server is overloaded or slow",
+    "overloaded": "The mail server is overloaded or very slow",
     "large-attachments": "Mail with large attachments fails",
 }
 

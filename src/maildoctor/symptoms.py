@@ -19,7 +19,6 @@ from maildoctor.report import SYMPTOMS, Finding, Severity
 @dataclass(frozen=True)
 class Symptom:
     name: str
-    menu: str  # the words of the interactive menu
     # Finding areas (code prefixes) in the order a cause in them is most likely: the ranking's
     # tie-break between findings of the same severity. Areas not named come last.
     look_first: tuple[str, ...]
@@ -29,11 +28,15 @@ class Symptom:
     # What no probe can see from here (the PC, the browser, the server's CPU): checked by hand.
     by_hand: tuple[str, ...] = ()
 
+    @property
+    def menu(self) -> str:
+        """The words a person reports it in (report.SYMPTOMS), shown in the menu."""
+        return SYMPTOMS[self.name]
+
 
 _ALL = (
     Symptom(
         "password-rejected",
-        "Outlook (or another mail app) keeps saying the password is wrong",
         ("auth", "log", "smtp", "imap", "pop3", "tls", "autoconfig", "send"),
         ("account", "log"),
         by_hand=(
@@ -46,7 +49,6 @@ _ALL = (
     ),
     Symptom(
         "cannot-receive",
-        "We can send, but mail from outside does not arrive",
         ("dns", "mx", "port", "smtp", "tls", "mta_sts", "imap", "pop3", "log", "send"),
         ("log",),
         by_hand=(
@@ -57,7 +59,6 @@ _ALL = (
     ),
     Symptom(
         "webmail-login",
-        "Cannot log in to webmail",
         ("webmail", "auth", "imap", "log", "tls"),
         ("webmail", "account", "log"),
         by_hand=(
@@ -69,7 +70,6 @@ _ALL = (
     ),
     Symptom(
         "client-ssl-error",
-        "Outlook will not open, or shows certificate / SSL warnings",
         ("tls", "auth", "smtp", "imap", "pop3", "autoconfig", "log", "webmail"),
         ("account", "log"),
         by_hand=(
@@ -82,7 +82,6 @@ _ALL = (
     ),
     Symptom(
         "cannot-send",
-        "Cannot send mail",
         ("auth", "send", "smtp", "port", "dnsbl", "log", "queue", "spf", "ptr", "dns", "tls"),
         ("account", "send", "log"),
         by_hand=(
@@ -93,7 +92,6 @@ _ALL = (
     ),
     Symptom(
         "spam-folder",
-        "Our mail lands in the recipients' spam folder",
         ("message", "dnsbl", "spf", "dkim", "dmarc", "ptr", "smtp", "log", "send", "dns"),
         ("message", "log"),
         by_hand=(
@@ -105,7 +103,6 @@ _ALL = (
     ),
     Symptom(
         "overloaded",
-        "The mail server is overloaded or very slow",
         ("queue", "log", "smtp", "send"),
         ("queue", "log"),
         by_hand=(
@@ -117,7 +114,6 @@ _ALL = (
     ),
     Symptom(
         "large-attachments",
-        "Mail with large attachments fails",
         ("send", "smtp", "log"),
         ("account", "send", "log"),
         by_hand=(

@@ -173,7 +173,7 @@ def test_terminal_report_names_the_cause_first_and_what_would_help(
         code = diagnose_command(_request(port, symptom="cannot-receive"), Io(interactive=False))
     text = capsys.readouterr().out
     assert code == 1
-    assert text.startswith('maildoctor diagnose ghost.example: "We can send but cannot receive')
+    assert text.startswith('maildoctor diagnose ghost.example: "We can send, but mail from outside')
     assert text.index("Most likely cause") < text.index("(mx.target_unresolvable)")
     assert "step 1" in text
     assert text.index("To check more") < text.index("--log /var/log/mail.log")
@@ -191,5 +191,5 @@ def test_html_report_opens_with_the_ranked_causes(
     text = page.read_text()
     assert code == 1
     assert text.index("Most likely cause first") < text.index("mx.target_unresolvable")
-    assert "Symptom: We can send but cannot receive mail" in text
+    assert "Symptom: We can send, but mail from outside does not arrive" in text
     assert "<script" not in text
