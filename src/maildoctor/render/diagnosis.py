@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from maildoctor.render.sanitize import inert
-from maildoctor.render.terminal import MARK, STYLE, render_finding
+from maildoctor.render.terminal import MARK, STYLE
 from maildoctor.report import Finding, Report, Severity
 
 
@@ -68,6 +68,16 @@ def _cause(console: Console, f: Finding, n: int, shown: dict[str, int]) -> None:
         console.print(Padding(Text("see " + inert(", ".join(f.references)), style="dim"), (0, 7)))
 
 
+def _items(console: Console, mark: str, lines: tuple[str, ...]) -> None:
+    """A list whose wrapped lines stay under their text."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for line in lines:
+        grid.add_row(mark, Text(inert(line, multiline=False)))
+    console.print(Padding(grid, (0, 0, 0, 2)))
+
+
 def _heading(console: Console, text: str) -> None:
     console.print()
     console.print(Text(text, style="bold underline"))
@@ -102,13 +112,21 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
             for n, f in enumerate(causes[1:], 2):
                 _cause(console, f, n, shown)
     if others:
-        _heading(console, "Also found (does not explain this symptom)")
+        _heading(
+            console, "Also found (does not explain this symptom; maildoctor check has the fix)"
+        )
         for f in others:
-            render_finding(console, f)
+            line = Text("  ")
+            line.append(
+                f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity]
+            )
+            line.append(" " + inert(f.title, multiline=False))
+            line.append(f"  ({f.code})", style="dim")
+            line.append("  " + inert(f.subject, multiline=False), style="dim")
+            console.print(line)
     if d.ruled_out and not quiet:
         _heading(console, "Ruled out (checked and working)")
-        for line in d.ruled_out:
-            console.print(Text(f"  {MARK[Severity.OK]} " + inert(line, multiline=False)))
+        _items(console, MARK[Severity.OK], d.ruled_out)
     if report.not_checked:
         _heading(console, "Not checked")
         for nc in report.not_checked:
@@ -121,9 +139,7 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
             console.print(Text(f"  {key}: " + inert(value, multiline=False)))
     if d.hints:
         _heading(console, "To check more")
-        for hint in d.hints:
-            console.print(Text("  - " + inert(hint, multiline=False)))
+        _items(console, "-", d.hints)
     if d.by_hand and not quiet:
         _heading(console, "Beyond what maildoctor can see from here")
-        for line in d.by_hand:
-            console.print(Text("  - " + inert(line, multiline=False)))
+        _items(console, "-", d.by_hand)
