@@ -21,6 +21,7 @@ PURE = [
     "explain",
     "render",
     "symptoms.py",
+    "message",
     "diagnose/menu.py",
 ]
 IO_MODULES = (
