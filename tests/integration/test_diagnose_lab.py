@@ -162,3 +162,54 @@ def test_terminal_session_reads_cause_fix_and_ruled_out(
     assert out.index("Most likely cause") < out.index("Port 25 refuses connections")
     assert out.index("step 1") < out.index("Ruled out")
     assert "To check more" in out
+
+
+def test_spam_folder_with_a_sample_names_the_body_changed_after_signing(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A message good.test signed with its real lab key; a list or an antivirus then added a
+    # footer, so the receiver's DKIM check failed and DMARC with it.
+    from .test_message_lab import lab_key, signed
+
+    raw = signed("good.test", lab_key(lab, "good.test"))
+    raw = raw.replace(
+        b"Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=alice@good.test;\n"
+        b" dkim=pass header.d=good.test; dmarc=pass header.from=good.test\n",
+        b"Authentication-Results: mx.receiver.test; spf=pass smtp.mailfrom=alice@good.test;\n"
+        b" dkim=fail (body hash did not verify) header.d=good.test;\n"
+        b" dmarc=fail (p=reject) header.from=good.test\n",
+    )
+    # It left through the domain's own server, which its SPF authorises.
+    raw = raw.replace(b"[127.0.10.2]", b"[127.0.10.1]")
+    assert b"dkim=fail" in raw and b"[127.0.10.1]" in raw
+    sample = tmp_path / "spam.eml"
+    sample.write_bytes(raw + b"\n-- \nScanned by FreeAV. MIEN PHI: khuyen mai 100% free!!!\n")
+    code, data = diagnose(
+        lab, capsys, monkeypatch, "good.test", "spam-folder", "--eml", str(sample)
+    )
+    assert code == 1
+    assert causes(data)[0] == "message.dkim_body_modified"
+    assert {"message.dmarc_failed", "message.spam_content"} <= set(causes(data))
+    assert data["diagnosis"]["used"]["message"] == str(sample)
+    assert data["diagnosis"]["used"]["sending IP (from the message)"] == "127.0.10.1"
+    # The domain's own records are fine: the sample, not DNS, explains the spam folder.
+    assert not [c for c in causes(data) if not c.startswith("message.")]
+
+
+def test_spam_folder_judges_the_server_the_sample_came_from_against_spf(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Signed and intact, but handed over by 127.0.10.2, which good.test's SPF does not name.
+    from .test_message_lab import lab_key, signed
+
+    sample = tmp_path / "relayed.eml"
+    sample.write_bytes(signed("good.test", lab_key(lab, "good.test")))
+    code, data = diagnose(
+        lab, capsys, monkeypatch, "good.test", "spam-folder", "--eml", str(sample)
+    )
+    assert code == 1
+    assert data["diagnosis"]["used"]["sending IP (from the message)"] == "127.0.10.2"
+    spf = [f for f in data["findings"] if f["code"] == "spf.server_not_authorized"]
+    assert spf and "127.0.10.2" in spf[0]["subject"] + spf[0]["evidence"]
+    assert "spf.server_not_authorized" in causes(data)
+    assert not [c for c in causes(data) if c.startswith("message.dkim")]  # the signature holds

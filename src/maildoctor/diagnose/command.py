@@ -131,6 +131,7 @@ def _run(req: Request, io: Io) -> int:
         raise Usage(f"--symptom: {exc}") from None
     settings = _settings(req)
     inputs, used, secrets_ = _inputs(req, symptom.name, symptom.uses, domain, io)
+    settings = _with_sender(settings, inputs, used)
     report = asyncio.run(_diagnose(domain, symptom.name, settings, inputs))
     ranked = symptoms.rank(symptom.name, report.findings)
     given = {_use_key(u) for u in used}
@@ -230,8 +231,32 @@ def _inputs(
     if req.logs and "log" in uses:
         logs, since, until = _logs(req)
         used["logs"] = ", ".join(logs)
-    inputs = DiagnoseInputs(auth=auth, send=send, logs=logs, log_since=since, log_until=until)
+    message = None
+    if req.eml is not None and "message" in uses:
+        message = Path(req.eml)
+        if not message.is_file():
+            raise Usage(f"--eml {req.eml}: no such file (save the message with its headers)")
+        used["message"] = req.eml
+    inputs = DiagnoseInputs(
+        auth=auth, send=send, logs=logs, log_since=since, log_until=until, message=message
+    )
     return inputs, used, secrets_
+
+
+def _with_sender(settings: Settings, inputs: object, used: dict[str, str]) -> Settings:
+    """The server that handed the sample message to its receiver is a sending server of the
+    domain: the SPF and blacklist checks judge it too."""
+    from maildoctor.probes.diagnose import DiagnoseInputs
+    from maildoctor.probes.message import sending_ip_of
+
+    assert isinstance(inputs, DiagnoseInputs)
+    if inputs.message is None:
+        return settings
+    ip = sending_ip_of(inputs.message)
+    if not ip or ip in settings.sending_ips:
+        return settings
+    used["sending IP (from the message)"] = ip
+    return replace(settings, sending_ips=(*settings.sending_ips, ip))
 
 
 def _getpass(prompt: str) -> str:

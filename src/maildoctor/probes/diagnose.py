@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 
 from maildoctor.evidence import ProbeFailure
 from maildoctor.evidence.account import OK, AccountEvidence, SendEvidence
@@ -25,6 +26,7 @@ class DiagnoseInputs:
     logs: tuple[str, ...] = ()
     log_since: float | None = None
     log_until: float | None = None
+    message: Path | None = None  # a saved .eml (spam-folder)
 
 
 def _host(req_host: str, sub: object) -> str:
@@ -79,4 +81,8 @@ def diagnose_probes(inputs: DiagnoseInputs) -> dict[str, ProbeSpec]:
         specs["account.send"] = ProbeSpec("account.send", after, partial(_send, req=inputs.send))
     if inputs.logs:
         specs["log.summary"] = ProbeSpec("log.summary", (), partial(_logs, inputs=inputs))
+    if inputs.message is not None:
+        from maildoctor.probes.message import message_probes
+
+        specs.update(message_probes(inputs.message))
     return specs

@@ -116,14 +116,12 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
             console, "Also found (does not explain this symptom; maildoctor check has the fix)"
         )
         for f in others:
-            line = Text("  ")
-            line.append(
-                f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity]
-            )
-            line.append(" " + inert(f.title, multiline=False))
-            line.append(f"  ({f.code})", style="dim")
-            line.append("  " + inert(f.subject, multiline=False), style="dim")
-            console.print(line)
+            row = Text("  ")
+            row.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
+            row.append(" " + inert(f.title, multiline=False))
+            row.append(f"  ({f.code})", style="dim")
+            row.append("  " + inert(f.subject, multiline=False), style="dim")
+            console.print(row)
     if d.ruled_out and not quiet:
         _heading(console, "Ruled out (checked and working)")
         _items(console, MARK[Severity.OK], d.ruled_out)
