@@ -7,6 +7,10 @@ raised), certificate failures kept apart from other TLS failures, the run's own 
 the addresses to connect to (never the system resolver), and no redirect ever followed (RFC 8461
 3.3 forbids following them for MTA-STS; callers that may follow one do so themselves).
 
+`fetch_ex` also speaks plain http:// (the webmail probe asks whether port 80 redirects to
+https) and, with verify=False, completes the handshake whatever the certificate and hands back
+the captured chain (net/stream.py's TlsInfo) for net/certs.py to judge, as the mail probes do.
+
 Every outcome is an `HttpFetch`; nothing here raises on what a server does.
 """
 
@@ -23,6 +27,7 @@ from maildoctor import __version__
 from maildoctor.addresses import parse_ip, unreachable_kind
 from maildoctor.evidence.http import FetchError, HttpFetch
 from maildoctor.net.limits import Limits
+from maildoctor.net.stream import TlsInfo, capture_tls, tls_context
 from maildoctor.settings import Settings
 
 DEFAULT_MAX_BYTES = 64 * 1024  # RFC 8461 3.3: a policy body of 64 KiB is plenty
@@ -54,14 +59,21 @@ class _Fail(Exception):
         self.detail = detail
 
 
-def _url(host: str, port: int, path: str) -> str:
-    return f"https://{host}{'' if port == 443 else f':{port}'}{path}"
+DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
-def _request(method: str, host: str, path: str, body: bytes, content_type: str) -> bytes:
+def _url(host: str, port: int, path: str, scheme: str = "https") -> str:
+    shown = f"[{host}]" if ":" in host else host
+    default = DEFAULT_PORTS.get(scheme)
+    return f"{scheme}://{shown}{'' if port == default else f':{port}'}{path}"
+
+
+def _request(
+    method: str, host: str, path: str, body: bytes, content_type: str, authority: str = ""
+) -> bytes:
     lines = [
         f"{method} {path} HTTP/1.1",
-        f"Host: {host}",
+        f"Host: {authority or host}",
         f"User-Agent: maildoctor/{__version__}",
         "Accept: */*",
         "Connection: close",
@@ -157,9 +169,14 @@ async def _body(
 
 
 async def _connect(
-    address: str, port: int, host: str, ctx: ssl.SSLContext, timeout: float
+    address: str, port: int, host: str, ctx: ssl.SSLContext | None, timeout: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TLS connection, or a plain TCP one when `ctx` is None (http://)."""
     try:
+        if ctx is None:
+            return await asyncio.wait_for(
+                asyncio.open_connection(address, port, limit=MAX_LINE), timeout
+            )
         return await asyncio.wait_for(
             asyncio.open_connection(
                 address,
@@ -178,8 +195,9 @@ async def _connect(
     except ConnectionRefusedError:
         raise _Fail(FetchError.REFUSED, f"connection to {address}:{port} refused") from None
     except TimeoutError:
+        what = "TLS connection" if ctx is not None else "connection"
         raise _Fail(
-            FetchError.TIMEOUT, f"no TLS connection to {address}:{port} within {timeout:g} s"
+            FetchError.TIMEOUT, f"no {what} to {address}:{port} within {timeout:g} s"
         ) from None
     except ConnectionResetError:
         raise _Fail(FetchError.TLS, "connection reset during the TLS handshake") from None
@@ -187,20 +205,24 @@ async def _connect(
         raise _Fail(FetchError.UNREACHABLE, f"{address}:{port}: {exc.strerror or exc}") from None
 
 
+_Exchange = tuple[int, str, list[tuple[str, str]], bytes, bool, str, TlsInfo | None]
+
+
 async def _exchange(
     address: str,
     port: int,
     host: str,
     request: bytes,
-    ctx: ssl.SSLContext,
+    ctx: ssl.SSLContext | None,
     connect_timeout: float,
     cap: int,
     method: str,
-) -> tuple[int, str, list[tuple[str, str]], bytes, bool, str]:
+) -> _Exchange:
     reader, writer = await _connect(address, port, host, ctx, connect_timeout)
     try:
         tls = writer.get_extra_info("ssl_object")
         version = tls.version() if isinstance(tls, ssl.SSLObject) else ""
+        info = capture_tls(tls, host) if isinstance(tls, ssl.SSLObject) else None
         writer.write(request)
         try:
             await writer.drain()
@@ -208,12 +230,12 @@ async def _exchange(
             raise _Fail(FetchError.PROTOCOL, f"sending the request failed: {exc}") from None
         status, reason, headers = await _head(reader)
         if method == "HEAD" or status in (204, 304):
-            return status, reason, headers, b"", False, version or ""
+            return status, reason, headers, b"", False, version or "", info
         try:
             body, truncated = await _body(reader, headers, cap)
         except (ConnectionResetError, ssl.SSLError) as exc:
             raise _Fail(FetchError.PROTOCOL, f"connection broke in the body: {exc}") from None
-        return status, reason, headers, body, truncated, version or ""
+        return status, reason, headers, body, truncated, version or "", info
     finally:
         # no graceful TLS shutdown: a peer that never answers close_notify must not hold us
         writer.transport.abort()
@@ -240,14 +262,58 @@ async def fetch(
     settings.allow_private. Redirects are returned as they are (status and Location), never
     followed. The body is cut at `max_bytes` and `truncated` says so.
     """
+    got, _ = await fetch_ex(
+        host,
+        path,
+        addresses,
+        settings=settings,
+        limits=limits,
+        port=port,
+        method=method,
+        body=body,
+        content_type=content_type,
+        max_bytes=max_bytes,
+        connect_timeout=connect_timeout,
+        total_timeout=total_timeout,
+    )
+    return got
+
+
+async def fetch_ex(
+    host: str,
+    path: str,
+    addresses: Sequence[str],
+    *,
+    settings: Settings,
+    limits: Limits | None = None,
+    port: int | None = None,
+    method: str = "GET",
+    body: bytes = b"",
+    content_type: str = "",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    connect_timeout: float | None = None,
+    total_timeout: float | None = None,
+    scheme: str = "https",
+    verify: bool = True,
+    host_port: bool = False,
+) -> tuple[HttpFetch, TlsInfo | None]:
+    """`fetch`, plus plain http:// (scheme="http") and unverified TLS (verify=False).
+
+    With verify=False the handshake completes whatever the certificate, and the captured
+    chain comes back with the response (None for http:// or when no handshake completed), for
+    net/certs.py to judge: a browser shows its warning, the page behind it is still evidence.
+    """
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"unsupported scheme {scheme!r}")
+    port = port or DEFAULT_PORTS[scheme]
     connect_timeout = connect_timeout or settings.step_timeout
     total_timeout = total_timeout or 2 * settings.step_timeout
-    url = _url(host, port, path)
+    url = _url(host, port, path, scheme)
     start = time.perf_counter()
 
-    def result(address: str, error: FetchError, detail: str) -> HttpFetch:
+    def result(address: str, error: FetchError, detail: str) -> tuple[HttpFetch, None]:
         ms = round((time.perf_counter() - start) * 1000, 3)
-        return HttpFetch(url, method, host, address, port, error, detail, elapsed_ms=ms)
+        return HttpFetch(url, method, host, address, port, error, detail, elapsed_ms=ms), None
 
     ips = [a for a in addresses if parse_ip(a) is not None][:MAX_ADDRESSES]
     if not ips:
@@ -260,11 +326,17 @@ async def fetch(
                 "", FetchError.PRIVATE, f"{host} resolves only to non-public addresses: {kinds}"
             )
         ips = public
+    ctx: ssl.SSLContext | None = None
     try:
-        ctx = ssl_context(settings)
+        if scheme == "https":
+            ctx = ssl_context(settings) if verify else tls_context()
     except (OSError, ssl.SSLError) as exc:
         return result("", FetchError.TLS, f"cannot load the CA file {settings.ca_file}: {exc}")
-    request = _request(method, host, path, body, content_type)
+    # RFC 9110 7.2: Host carries the port when it is not the scheme's default (host_port;
+    # `fetch` keeps sending the bare name, as it always has)
+    shown = f"[{host}]" if ":" in host else host
+    authority = shown if port == DEFAULT_PORTS[scheme] or not host_port else f"{shown}:{port}"
+    request = _request(method, host, path, body, content_type, authority)
     last: _Fail | None = None
     address = ips[0]
     try:
@@ -292,8 +364,8 @@ async def fetch(
                     if exc.error in (FetchError.REFUSED, FetchError.UNREACHABLE):
                         continue  # another address of the same name may work
                     break
-                status, reason, headers, data, truncated, version = got
-                return HttpFetch(
+                status, reason, headers, data, truncated, version, info = got
+                page = HttpFetch(
                     url,
                     method,
                     host,
@@ -308,6 +380,7 @@ async def fetch(
                     tls_version=version,
                     elapsed_ms=round((time.perf_counter() - start) * 1000, 3),
                 )
+                return page, info
     except TimeoutError:
         return result(
             address, FetchError.TIMEOUT, f"no complete response within {total_timeout:g} s"
