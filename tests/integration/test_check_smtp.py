@@ -21,6 +21,7 @@ pytestmark = pytest.mark.lab
         ("closed.test", {"port.refused", "imap.unreachable", "pop3.unreachable"}),
         ("slow-greet.test", {"smtp.slow_banner"}),
         ("greet-554.test", {"smtp.bad_banner"}),
+        ("busy.test", {"smtp.busy"}),  # 421 "too many connections" at the greeting
         ("helo-mismatch.test", {"smtp.helo_mismatch"}),
     ],
 )

@@ -186,7 +186,14 @@ def test_421_is_not_checked_never_a_verdict() -> None:
         failure=StepFailure("greeting", "rate_limited", "421 4.7.0 Too many connections"),
     )
     found = all_mx(mx(busy))
-    assert codes(found) == ["port.ok"]
+    # The 421 itself is evidence (the server is over a limit); what the session would have
+    # shown (STARTTLS, relay...) stays unjudged.
+    assert codes(found) == ["port.ok", "smtp.busy"]
+    (b,) = [x for x in found if isinstance(x, Finding) and x.code == "smtp.busy"]
+    assert b.severity is Severity.WARNING and "at the greeting" in b.title
+    assert "421 4.7.0 Too many connections" in b.cause and "overloaded" in b.symptoms
+    # On the MX it explains mail not coming in, not people failing to send.
+    assert "cannot-receive" in b.symptoms and "cannot-send" not in b.symptoms
     (nc,) = [x for x in found if isinstance(x, NotChecked)]
     assert "inconclusive" in nc.reason and "421" in nc.reason
     ehlo_busy = mx_session(
@@ -200,6 +207,8 @@ def test_421_is_not_checked_never_a_verdict() -> None:
     found = all_mx(mx(ehlo_busy))
     assert "smtp.starttls_missing" not in codes(found)
     assert any(isinstance(x, NotChecked) for x in found)
+    (b,) = [x for x in found if isinstance(x, Finding) and x.code == "smtp.busy"]
+    assert "to EHLO" in b.title and "421 4.7.0 try later" in b.cause
 
 
 def test_size_limits() -> None:

@@ -150,6 +150,24 @@ async def test_421_greeting_is_inconclusive_never_no_starttls() -> None:
     assert any(isinstance(n, NotChecked) and "421" in n.reason for n in found)
 
 
+async def test_421_too_many_connections_is_smtp_busy() -> None:
+    # Postfix's own words when smtpd_client_connection_count_limit is reached.
+    text = b"421 4.7.0 mx.fake.example Error: too many connections from 127.0.0.1\r\n"
+    s, took = await _timed(fake.smtp_server(greeting=text))
+    assert took < 3.0 and s.failure is not None and s.failure.step == "greeting"
+    found = _judge(s)
+    busy = [f for f in found if isinstance(f, Finding) and f.code == "smtp.busy"]
+    assert len(busy) == 1 and busy[0].severity.label == "warning"
+    assert "Error: too many connections from 127.0.0.1" in busy[0].cause
+    # Judged as an MX (port 25): the catalogue's cannot-send is narrowed away by the role.
+    assert set(busy[0].symptoms) == {"overloaded", "cannot-receive"}
+    on_submission = [
+        f for f in _judge(s, "submission") if isinstance(f, Finding) and f.code == "smtp.busy"
+    ]
+    assert set(on_submission[0].symptoms) == {"overloaded", "cannot-send"}
+    assert "smtp.bad_banner" not in _codes(found) and "smtp.ok" not in _codes(found)
+
+
 async def test_implicit_tls_port_answering_plaintext() -> None:
     s, took = await _timed(fake.smtp_server(), implicit=True, mx=False)
     assert took < 3.0

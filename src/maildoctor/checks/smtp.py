@@ -3,9 +3,10 @@ the greeting name against reverse DNS (RFC 5321, RFC 3207, RFC 4954, RFC 1870)."
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import replace
 
-from maildoctor.checks import CheckContext, check
+from maildoctor.checks import ROLE_SYMPTOMS, CheckContext, check
 from maildoctor.checks.servers import evidence, human_size, stopped, where
 from maildoctor.evidence.ptr import PtrEvidence
 from maildoctor.evidence.smtp import Ehlo, SmtpEvidence, SmtpSession
@@ -29,13 +30,30 @@ CODES = (
     "smtp.vrfy_enabled",
     "smtp.extensions",
     "smtp.open_relay",
+    "smtp.busy",
 )
+
+
+def _busy(ctx: CheckContext, s: SmtpSession, reply: str, when: str) -> Finding:
+    """RFC 5321 4.2.3: 421 at the greeting or to EHLO: the server is over a limit."""
+    return ctx.finding(
+        "smtp.busy",
+        subject=s.subject,
+        evidence=evidence(s, reply),
+        host=s.subject,
+        port=s.port,
+        reply=reply,
+        when=when,
+    )
 
 
 def _greeting_problem(ctx: CheckContext, s: SmtpSession) -> Iterator[Finding | NotChecked]:
     f = s.failure
     assert f is not None
     if f.kind == "rate_limited":
+        # The 421 is evidence of overload; what the session would have shown stays unseen.
+        shown = s.greeting.show() if s.greeting is not None else f.detail
+        yield _busy(ctx, s, shown, "at the greeting")
         yield NotChecked(f"SMTP {s.subject}", stopped(f))
     elif f.kind in ("read_timeout",) and s.greeting is None:
         yield ctx.finding(
@@ -255,6 +273,8 @@ def _session(ctx: CheckContext, s: SmtpSession, role: str) -> Iterator[Finding |
             port=s.port,
         )
     if s.ehlo is None:
+        if f is not None and f.kind == "rate_limited" and f.step == "ehlo":
+            yield _busy(ctx, s, f.detail, "to EHLO")
         if f is not None:
             yield NotChecked(f"SMTP EHLO of {s.subject}", stopped(f))
         return
@@ -314,10 +334,34 @@ def _session(ctx: CheckContext, s: SmtpSession, role: str) -> Iterator[Finding |
         )
 
 
+# Faults in reaching a server explain only the symptoms of its role: no greeting on the MX
+# stops mail coming in, on the submission host it stops people sending. (An open relay or a
+# wrong HELO name explain what they explain whatever the role.)
+ROLE_BOUND = frozenset(
+    {
+        "smtp.no_banner",
+        "smtp.bad_banner",
+        "smtp.slow_banner",
+        "smtp.busy",
+        "smtp.starttls_failed",
+        "smtp.starttls_missing",
+    }
+)
+
+
+def _for_role(found: Iterable[Finding | NotChecked], role: str) -> Iterator[Finding | NotChecked]:
+    keep = ROLE_SYMPTOMS[role]
+    for item in found:
+        if isinstance(item, Finding) and item.code in ROLE_BOUND:
+            yield replace(item, symptoms=tuple(x for x in item.symptoms if x in keep))
+        else:
+            yield item
+
+
 @check(needs=("smtp.mx",), codes=CODES)
 def smtp_mx(ctx: CheckContext, ev: SmtpEvidence) -> Iterator[Finding | NotChecked]:
     for s in ev.sessions:
-        yield from _session(ctx, s, "mx")
+        yield from _for_role(_session(ctx, s, "mx"), "mx")
 
 
 @check(needs=("smtp.submission",), codes=CODES)
@@ -326,7 +370,7 @@ def smtp_submission(ctx: CheckContext, ev: SmtpEvidence) -> Iterator[Finding | N
         why = "; ".join(f"{a}: {w}" for a, w in ev.skipped) or ev.note or "no host found"
         yield NotChecked(f"submission server of {ev.target}", why)
     for s in ev.sessions:
-        yield from _session(ctx, s, "submission")
+        yield from _for_role(_session(ctx, s, "submission"), "submission")
 
 
 def _names(s: SmtpSession) -> tuple[str, ...]:
