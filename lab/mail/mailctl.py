@@ -12,6 +12,9 @@ Instances (all state under $LAB_RUN, default /run/maildoctor-lab):
   dovecot-good    127.0.10.1 143/993/110/995, LMTP and the SASL socket of every Postfix
   dovecot-faults  127.0.10.5/.6/.7 (bad certificates), .14 (POP3 only), .15 (plaintext login)
   fakes           lab/mail/fakes.py: 127.0.10.12 accepts on 25/587/465 and never greets
+  postfix-busy    no listener: the mail queue of busy.test, a backlog of BUSY_QUEUE messages
+                  (most from one sender) deferred by the 421 of 127.0.10.22, for
+                  `postqueue -c $LAB_RUN/postfix-busy/etc -j`
 Servers run inside `unshare --mount` with $LAB_RUN/resolv.conf bind-mounted over
 /etc/resolv.conf, so every DNS lookup they make goes to the lab resolver.
 """
@@ -70,7 +73,12 @@ DOVECOT_FAULTS = {
     "127.0.10.19": ((143, 993, 110, 995), "mx.ptr-mismatch.test"),
     "127.0.10.20": ((143, 993, 110, 995), "mx.helo-mismatch.test"),
     "127.0.10.21": ((143, 993, 110, 995), "mx.sub-mismatch.test"),
+    "127.0.10.22": ((143, 993, 110, 995), "mx.busy.test"),
 }
+# Clients the fakes process runs (mode "hold", see fakes.py): one session held open to each
+# busy.test service, whose connection limit is 1, so that every other client gets Postfix's
+# own "421 4.7.0 mx.busy.test Error: too many connections from 127.0.0.1".
+HOLDERS = [("hold", "127.0.10.22", 25), ("hold", "127.0.10.22", 587)]
 PLAINTEXT_LOGIN_IPS = ("127.0.10.15",)
 
 
@@ -110,7 +118,21 @@ MACROS = {
     # Password out of sync between protocols: SMTP AUTH asks the faults Dovecot, whose SMTP
     # password file holds an old password for alice (see render_dovecot).
     "@SASL_FAULTS@": f"-o smtpd_sasl_path={RUN}/dovecot-faults/run/auth-postfix",
+    # An overloaded server: Postfix's own per-client connection limit at 1, with one session
+    # held open by the fakes process (HOLDERS): every other connection from the lab's source
+    # address 127.0.0.1 gets "421 4.7.0 mx.busy.test Error: too many connections from
+    # 127.0.0.1" before any greeting, and the log says "warning: Connection concurrency limit
+    # exceeded". The held session must not time out: long smtpd_timeout, NOOPs not counted.
+    "@BUSY421@": "-o smtpd_client_connection_count_limit=1 -o smtpd_timeout=3600s"
+    " -o smtpd_junk_command_limit=1000000",
 }
+# The busy.test queue (postfix-busy): how many messages, and from whom. The rest of the senders
+# are ordinary users; one address holding most of the queue is what a compromised account or
+# a runaway script looks like.
+BUSY_QUEUE = 600
+BUSY_FLOOD = ("newsletter@busy.test", 540)
+BUSY_OTHERS = (("alice@busy.test", 30), ("bob@busy.test", 20), ("billing@busy.test", 10))
+BUSY_RCPT_DOMAINS = ("example.com", "example.net", "example.org", "mail.example")
 # alice's password as the SMTP side of 127.0.10.21 still has it (the protocol-mismatch fault).
 STALE_SMTP_PASSWORDS = {"alice@good.test": "alice-Old-2025"}
 KIND_OPTS = {
@@ -255,7 +277,17 @@ def render_postfix() -> None:
     )
     write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES="\n".join(svc))))
     write(d / "vmailbox", "".join(f"postmaster@{dom}\tlab\nalice@{dom}\tlab\n" for dom in domains))
-    for inst in ("good", "faults"):
+    # busy: no listener, only a queue (see main.cf.busy.in)
+    d = RUN / "postfix-busy" / "etc"
+    v = dict(base, INSTANCE="busy")
+    write(
+        d / "main.cf", render("postfix/main.cf.common.in", v) + render("postfix/main.cf.busy.in", v)
+    )
+    write(d / "master.cf", render("postfix/master.cf.in", dict(v, SERVICES="# (no listener)")))
+    # Everything is relayed to mx.busy.test itself, which answers 421 (too many connections):
+    # the deferral reason of an overloaded destination. slow.example: nothing listens (refused).
+    write(d / "transport", "slow.example\trelay:[127.0.10.13]:25\n*\trelay:[127.0.10.22]:25\n")
+    for inst in ("good", "faults", "busy"):
         for sub in ("queue", "data"):
             (RUN / f"postfix-{inst}" / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(RUN / f"postfix-{inst}" / "data", "postfix", "postfix")
@@ -308,6 +340,7 @@ COMPONENTS = {
     "dovecot-faults": (PIDS / "dovecot-faults.pid", str(RUN / "dovecot-faults" / "dovecot.conf")),
     "postfix-good": (PIDS / "postfix-good.pid", "postfix/sbin/master"),
     "postfix-faults": (PIDS / "postfix-faults.pid", "postfix/sbin/master"),
+    "postfix-busy": (PIDS / "postfix-busy.pid", "postfix/sbin/master"),
     "fakes": (PIDS / "fakes.pid", "fakes.py"),
 }
 
@@ -317,6 +350,7 @@ NATIVE_PIDFILES = {
     "dovecot-faults": RUN / "dovecot-faults" / "run" / "master.pid",
     "postfix-good": RUN / "postfix-good" / "queue" / "pid" / "master.pid",
     "postfix-faults": RUN / "postfix-faults" / "queue" / "pid" / "master.pid",
+    "postfix-busy": RUN / "postfix-busy" / "queue" / "pid" / "master.pid",
 }
 
 
@@ -409,9 +443,21 @@ def start_postfix(inst: str) -> None:
     copy_pid(master_pid, PIDS / f"postfix-{inst}.pid", COMPONENTS[f"postfix-{inst}"][1])
 
 
+def fakes_current(pid: int) -> bool:
+    """Whether the running fakes process serves every spec of FAKES and HOLDERS."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    want = {f"{mode}@{ip}:{port}".encode() for mode, ip, port in FAKES + HOLDERS}
+    return want <= set(cmd) and b"--hold-log" in cmd
+
+
 def start_fakes() -> None:
-    specs = [f"{mode}@{ip}:{port}" for mode, ip, port in FAKES]
+    specs = [f"{mode}@{ip}:{port}" for mode, ip, port in FAKES + HOLDERS]
     pidfile = PIDS / "fakes.pid"
+    logfile = LOG / "fakes.log"
+    offset = logfile.stat().st_size if logfile.exists() else 0
     with open(LOG / "fakes.log", "a") as logf:
         subprocess.Popen(
             [
@@ -421,6 +467,8 @@ def start_fakes() -> None:
                 str(pidfile),
                 "--log",
                 str(LOG / "fakes.log"),
+                "--hold-log",
+                str(LOG / "postfix-faults.log"),
                 *specs,
             ],
             stdin=subprocess.DEVNULL,
@@ -434,6 +482,20 @@ def start_fakes() -> None:
         time.sleep(0.05)
     if not alive("fakes"):
         fail("fakes did not start", ["fakes.log"])
+    # The holders connect in the background: wait until each holds its session, so that
+    # busy.test answers 421 as soon as up returns. (Postfix may still be starting: the
+    # holders retry every second.)
+    want = {f"hold {ip}:{port}: 220" for _, ip, port in HOLDERS}
+    deadline = time.monotonic() + 15
+    while want and time.monotonic() < deadline:
+        with open(logfile, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+        want = {w for w in want if w not in text}
+        if want:
+            time.sleep(0.05)
+    if want:
+        say("warning: busy.test holders not connected: " + ", ".join(sorted(want)))
 
 
 def expected_ports() -> list[tuple[str, int, str]]:
@@ -545,6 +607,11 @@ def up() -> None:
     ensure_addresses()
     ensure_certs()
     running = {name: alive(name) for name in COMPONENTS}
+    if running["fakes"] and not fakes_current(running["fakes"]):
+        say("fakes started without the current specs: restarting them")
+        os.kill(running["fakes"], signal.SIGTERM)
+        wait_gone(running["fakes"], 5)
+        running["fakes"] = None
     ports = expected_ports()
     render_postfix()
     render_dovecot()
@@ -572,10 +639,25 @@ def up() -> None:
             reloaded.append(name)
     if reloaded:
         say("reloaded " + ", ".join(reloaded))
+    if "postfix-faults" in reloaded and running["fakes"]:
+        # A reload restarts anvil, which forgets the sessions the busy.test holders keep
+        # open: connect them again so that 127.0.10.22 stays over its connection limit.
+        say("restarting fakes (their busy.test sessions predate the reload)")
+        os.kill(running["fakes"], signal.SIGTERM)
+        wait_gone(running["fakes"], 5)
+        running["fakes"] = None
     if all(running.values()) and not closed_ports(ports):
+        fill_busy_queue()
         say(f"already up ({len(ports)} ports answer) in {time.monotonic() - t0:.1f}s")
         return
-    order = ["dovecot-good", "dovecot-faults", "postfix-good", "postfix-faults", "fakes"]
+    order = [
+        "dovecot-good",
+        "dovecot-faults",
+        "postfix-good",
+        "postfix-faults",
+        "postfix-busy",
+        "fakes",
+    ]
     for name in order:
         if running[name]:
             continue
@@ -597,7 +679,70 @@ def up() -> None:
             "not answering: " + ", ".join(f"{ip}:{port} ({c})" for ip, port, c in missing),
             [f"{c}.log" for c in comps],
         )
+    fill_busy_queue()
     say(f"up: {len(ports)} ports answer, in {time.monotonic() - t0:.1f}s")
+
+
+def queued(queue_dir: Path) -> int:
+    """Messages in a Postfix queue, counted from its queue files (no process, no log line)."""
+    n = 0
+    for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+        for _root, _dirs, files in os.walk(queue_dir / sub):
+            n += len(files)
+    return n
+
+
+def busy_senders() -> list[str]:
+    flood, count = BUSY_FLOOD
+    out = [flood] * count
+    for sender, k in BUSY_OTHERS:
+        out += [sender] * k
+    return out[:BUSY_QUEUE]
+
+
+def fill_busy_queue() -> None:
+    """Bring the busy.test queue up to BUSY_QUEUE messages (idempotent: only what is missing).
+
+    Each message goes in through the instance's own sendmail (postdrop), a few at once; the
+    queue manager then tries them, meets the 421 of 127.0.10.22 and defers them all.
+    """
+    etc, queue = RUN / "postfix-busy" / "etc", RUN / "postfix-busy" / "queue"
+    have = queued(queue)
+    senders = busy_senders()
+    if have >= len(senders):
+        return
+    t0 = time.monotonic()
+    todo = list(enumerate(senders))[have:]
+    running: list[subprocess.Popen[bytes]] = []
+    for i, sender in todo:
+        user = sender.split("@")[0]
+        if sender == BUSY_FLOOD[0]:
+            rcpt = f"reader{i}@{BUSY_RCPT_DOMAINS[i % len(BUSY_RCPT_DOMAINS)]}"
+            subject = f"Our November offers ({i})"
+        else:
+            rcpt = f"{user}.contact{i % 7}@" + ("slow.example" if i % 2 else "example.org")
+            subject = f"Re: order {1000 + i}"
+        msg = (
+            f"From: <{sender}>\nTo: <{rcpt}>\nSubject: {subject}\n"
+            f"Message-ID: <busy-{i}@busy.test>\n\nlab/mail busy.test queue message {i}\n"
+        )
+        proc = subprocess.Popen(
+            ["sendmail", "-C", str(etc), "-f", sender, "-i", "--", rcpt],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(msg.encode())
+        proc.stdin.close()
+        running.append(proc)
+        if len(running) >= 16:
+            for p in running:
+                p.wait()
+            running = []
+    for p in running:
+        p.wait()
+    say(f"busy.test queue: {have} -> {queued(queue)} messages in {time.monotonic() - t0:.1f}s")
 
 
 def wait_gone(pid: int, secs: float) -> bool:
@@ -621,7 +766,14 @@ def down() -> None:
     if os.geteuid() != 0:
         die("run as root")
     pids = {}
-    for name in ["fakes", "postfix-faults", "postfix-good", "dovecot-faults", "dovecot-good"]:
+    for name in [
+        "fakes",
+        "postfix-busy",
+        "postfix-faults",
+        "postfix-good",
+        "dovecot-faults",
+        "dovecot-good",
+    ]:
         pid = alive(name)
         if not pid:
             continue
