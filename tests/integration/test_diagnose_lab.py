@@ -213,3 +213,81 @@ def test_spam_folder_judges_the_server_the_sample_came_from_against_spf(
     assert spf and "127.0.10.2" in spf[0]["subject"] + spf[0]["evidence"]
     assert "spf.server_not_authorized" in causes(data)
     assert not [c for c in causes(data) if c.startswith("message.dkim")]  # the signature holds
+
+
+def test_webmail_login_names_the_webmail_application_down(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nginx answers for webmail.webmail-down.test, but proxies to a port where nothing runs.
+    code, data = diagnose(lab, capsys, monkeypatch, "webmail-down.test", "webmail-login")
+    assert code == 1
+    assert causes(data) == ["webmail.server_error"]
+    assert "502" in data["findings"][0]["evidence"]
+    # No --webmail: the usual name was tried because it resolves.
+    assert data["diagnosis"]["used"] == {"webmail (guessed)": "https://webmail.webmail-down.test/"}
+    assert any("--webmail URL" in h for h in data["diagnosis"]["hints"])
+
+
+def test_webmail_login_names_the_cookie_browsers_drop(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, data = diagnose(
+        lab,
+        capsys,
+        monkeypatch,
+        "webmail-cookie.test",
+        "webmail-login",
+        "--webmail",
+        "webmail.webmail-cookie.test",
+    )
+    assert code == 1
+    assert causes(data)[0] == "webmail.cookie_rejected"
+    assert "webmail.mixed_content" in causes(data)
+    assert data["diagnosis"]["used"]["webmail"] == "https://webmail.webmail-cookie.test/"
+
+
+def test_webmail_login_on_the_control_rules_the_page_out(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, data = diagnose(lab, capsys, monkeypatch, "good.test", "webmail-login")
+    assert code == 0
+    assert causes(data) == []
+    assert "webmail.ok" in {f["code"] for f in data["findings"]}
+
+
+def test_overloaded_names_the_one_sender_flooding_the_queue(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # busy.test: 600 deferred messages in postfix-busy, 540 from newsletter@busy.test, and its
+    # MX answers Postfix's own 421 "too many connections".
+    busy = lab.state["busy_queue"]
+    assert isinstance(busy, dict)
+    code, data = diagnose(
+        lab,
+        capsys,
+        monkeypatch,
+        "busy.test",
+        "overloaded",
+        "--postfix-config",
+        str(busy["postfix_config_dir"]),
+        "--log",
+        str(lab.run / "log" / "postfix-busy.log"),
+    )
+    assert code == 1
+    assert causes(data)[0] == "queue.one_sender_floods"
+    first = data["findings"][0]
+    assert busy["flood_sender"] in first["subject"] + first["evidence"]
+    assert {"queue.backlog", "smtp.busy"} <= set(causes(data))
+    busy_421 = next(f for f in data["findings"] if f["code"] == "smtp.busy")
+    assert "421 4.7.0" in busy_421["evidence"] and "too many connections" in busy_421["evidence"]
+    assert data["diagnosis"]["used"]["queue"].startswith("postqueue -c ")
+
+
+def test_overloaded_away_from_the_server_says_the_queue_was_not_read(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, data = diagnose(lab, capsys, monkeypatch, "busy.test", "overloaded")
+    assert code == 0  # a 421 alone is a warning
+    assert causes(data) and set(causes(data)) == {"smtp.busy"}
+    assert any(n["what"] == "mail queue" for n in data["not_checked"])
+    assert any("read the mail queue" in h for h in data["diagnosis"]["hints"])

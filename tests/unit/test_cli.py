@@ -56,6 +56,11 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         (["diagnose", "example.com", "-s", "cannot-send", "--log", "/nonexistent/x"], "/nonexist"),
         (["diagnose", "example.com", "-s", "cannot-send", "-u", "a b"], "not a user name"),
         (
+            ["diagnose", "example.com", "-s", "webmail-login", "--webmail", "ftp://x.example"],
+            "is not an http:// or https:// address",
+        ),
+        (["diagnose", "example.com", "-s", "spam-folder", "--eml", "/nonexistent.eml"], "no such"),
+        (
             ["diagnose", "example.com", "-s", "password-rejected", "-u", "jo@example.com"],
             "no password: give --password-env VAR or --password-stdin",
         ),

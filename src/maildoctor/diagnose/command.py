@@ -26,8 +26,8 @@ HINTS = {
     "log": "--log /var/log/mail.log (run on the mail server): read the server's own record",
     "webmail": "--webmail URL: load the webmail login page and test its certificate and cookies",
     "message": "--eml FILE: read a message that landed in spam, saved with all its headers",
-    "queue": "run diagnose on the mail server itself (postqueue or exim at hand), or give "
-    "--postfix-config DIR: read the mail queue",
+    "queue": "run diagnose on the mail server itself (postqueue, exim or mailq at hand; "
+    "--postfix-config DIR for one Postfix instance of several): read the mail queue",
 }
 
 
@@ -237,10 +237,46 @@ def _inputs(
         if not message.is_file():
             raise Usage(f"--eml {req.eml}: no such file (save the message with its headers)")
         used["message"] = req.eml
+    webmail_url = None
+    if "webmail" in uses:
+        webmail_url = _webmail_url(req.webmail, domain)
+        if webmail_url:
+            used["webmail"] = webmail_url
+        else:
+            used["webmail (guessed)"] = f"https://webmail.{domain}/"
     inputs = DiagnoseInputs(
-        auth=auth, send=send, logs=logs, log_since=since, log_until=until, message=message
+        auth=auth,
+        send=send,
+        logs=logs,
+        log_since=since,
+        log_until=until,
+        message=message,
+        webmail="webmail" in uses,
+        webmail_url=webmail_url,
+        queue="queue" in uses,
+        postfix_config=_postfix_config(req.postfix_config, used) if "queue" in uses else None,
     )
     return inputs, used, secrets_
+
+
+def _postfix_config(text: str | None, used: dict[str, str]) -> str | None:
+    if text is None:
+        return None
+    if not Path(text, "main.cf").is_file():
+        raise Usage(f"--postfix-config {text}: no main.cf there (give Postfix's config directory)")
+    used["queue"] = f"postqueue -c {text}"
+    return text
+
+
+def _webmail_url(text: str | None, domain: str) -> str | None:
+    from maildoctor.records.webmail import join_url, split_url
+
+    if text is None or not text.strip():
+        return None
+    parts = split_url(text)
+    if parts is None:
+        raise Usage(f"--webmail {text!r} is not an http:// or https:// address with a host name")
+    return join_url(*parts)
 
 
 def _with_sender(settings: Settings, inputs: object, used: dict[str, str]) -> Settings:

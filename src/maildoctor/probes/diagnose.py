@@ -27,6 +27,10 @@ class DiagnoseInputs:
     log_since: float | None = None
     log_until: float | None = None
     message: Path | None = None  # a saved .eml (spam-folder)
+    webmail: bool = False  # test the webmail login page (webmail-login)
+    webmail_url: str | None = None  # None: https://webmail.DOMAIN/ when that name resolves
+    queue: bool = False  # read the local mail queue (overloaded)
+    postfix_config: str | None = None  # postqueue -c DIR
 
 
 def _host(req_host: str, sub: object) -> str:
@@ -63,6 +67,23 @@ async def _send(
     return await probe_send(ctx, replace(req, host=host))
 
 
+async def _webmail(ctx: ProbeContext, *, url: str | None) -> object:
+    from maildoctor.probes.webmail import probe_webmail
+
+    if url is None:
+        host = f"webmail.{ctx.target}"
+        found = [await ctx.dns.query(host, rdtype) for rdtype in ("A", "AAAA")]
+        if not any(r.records for r in found):
+            status = ", ".join(f"{r.rdtype}: {r.status.value}" for r in found)
+            return ProbeFailure(
+                "webmail.page",
+                "skipped",
+                f"no --webmail URL given and {host} has no address ({status})",
+            )
+        url = f"https://{host}/"
+    return await probe_webmail(ctx, url)
+
+
 async def _logs(ctx: ProbeContext, *, inputs: DiagnoseInputs) -> object:
     from maildoctor.logs.analyze import Options, analyze
 
@@ -81,6 +102,14 @@ def diagnose_probes(inputs: DiagnoseInputs) -> dict[str, ProbeSpec]:
         specs["account.send"] = ProbeSpec("account.send", after, partial(_send, req=inputs.send))
     if inputs.logs:
         specs["log.summary"] = ProbeSpec("log.summary", (), partial(_logs, inputs=inputs))
+    if inputs.webmail:
+        specs["webmail.page"] = ProbeSpec(
+            "webmail.page", (), partial(_webmail, url=inputs.webmail_url)
+        )
+    if inputs.queue:
+        from maildoctor.probes.queue import QueueRequest, queue_probes
+
+        specs.update(queue_probes(QueueRequest(config_dir=inputs.postfix_config)))
     if inputs.message is not None:
         from maildoctor.probes.message import message_probes
 
