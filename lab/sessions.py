@@ -55,7 +55,8 @@ SESSIONS = [
         "overloaded",
         "busy.test: the MX answers 421 (too many connections) and its queue holds a backlog, "
         "most of it from one sender.",
-        "busy.test --symptom overloaded --postfix-config /run/maildoctor-lab/postfix-busy",
+        "busy.test --symptom overloaded --postfix-config /run/maildoctor-lab/postfix-busy/etc "
+        "--log /run/maildoctor-lab/log/postfix-busy.log",
     ),
     (
         "large-attachments",

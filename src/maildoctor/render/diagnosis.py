@@ -78,6 +78,28 @@ def _items(console: Console, mark: str, lines: tuple[str, ...]) -> None:
     console.print(Padding(grid, (0, 0, 0, 2)))
 
 
+def _others(console: Console, others: list[Finding]) -> None:
+    """Problems that do not explain the symptom: one line each."""
+    for f in others:
+        row = Text("  ")
+        row.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
+        row.append(" " + inert(f.title, multiline=False))
+        row.append(f"  ({f.code})", style="dim")
+        row.append("  " + inert(f.subject, multiline=False), style="dim")
+        console.print(row)
+
+
+def _not_checked(console: Console, report: Report) -> None:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for nc in report.not_checked:
+        text = Text(inert(nc.what, multiline=False), style="yellow")
+        text.append(": " + inert(nc.reason, multiline=False))
+        grid.add_row("-", text)
+    console.print(Padding(grid, (0, 0, 0, 2)))
+
+
 def _heading(console: Console, text: str) -> None:
     console.print()
     console.print(Text(text, style="bold underline"))
@@ -115,22 +137,13 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
         _heading(
             console, "Also found (does not explain this symptom; maildoctor check has the fix)"
         )
-        for f in others:
-            row = Text("  ")
-            row.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
-            row.append(" " + inert(f.title, multiline=False))
-            row.append(f"  ({f.code})", style="dim")
-            row.append("  " + inert(f.subject, multiline=False), style="dim")
-            console.print(row)
+        _others(console, others)
     if d.ruled_out and not quiet:
         _heading(console, "Ruled out (checked and working)")
         _items(console, MARK[Severity.OK], d.ruled_out)
     if report.not_checked:
         _heading(console, "Not checked")
-        for nc in report.not_checked:
-            text = Text("  - " + inert(nc.what, multiline=False), style="yellow")
-            text.append(": " + inert(nc.reason, multiline=False))
-            console.print(text)
+        _not_checked(console, report)
     if d.used:
         _heading(console, "Used")
         for key, value in d.used.items():
