@@ -193,3 +193,21 @@ def test_html_report_opens_with_the_ranked_causes(
     assert text.index("Most likely cause first") < text.index("mx.target_unresolvable")
     assert "Symptom: We can send, but mail from outside does not arrive" in text
     assert "<script" not in text
+
+
+def test_the_symptoms_page_holds_one_real_session_per_symptom() -> None:
+    """docs/symptoms.md is written by lab/sessions.py from real lab runs (make symptoms-doc)."""
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "docs/symptoms.md").read_text()
+    cat = catalogue.load()
+    sections = re.split(r"^## ", page, flags=re.M)[1:]
+    assert [s.split(":", 1)[0] for s in sections] == list(SYMPTOMS)
+    for name, section in zip(SYMPTOMS, sections, strict=True):
+        assert "$ maildoctor diagnose " in section and f"--symptom {name}" in section
+        assert "Most likely cause" in section, name
+        first = re.search(r"Most likely cause\n  1\. .*?\((\w+\.\w+)\)", section, re.S)
+        assert first is not None, name
+        assert name in cat[first.group(1)].symptoms, (name, first.group(1))
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "docs/symptoms.md" in readme
