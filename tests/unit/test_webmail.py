@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from maildoctor import catalogue
 from maildoctor.checks import CheckContext
-from maildoctor.checks.webmail import CODES, cert_problem, webmail_login
+from maildoctor.checks.webmail import CODES, webmail_login
 from maildoctor.engine import runnable_checks
 from maildoctor.evidence.http import FetchError, HttpFetch
 from maildoctor.evidence.tls import CertInfo, TlsResult
@@ -432,7 +432,7 @@ def test_cert_invalid(tls: TlsResult, words: str) -> None:
     assert codes == ["webmail.cert_invalid"]
     assert isinstance(found[0], Finding) and words in found[0].title
     assert "client-ssl-error" in found[0].symptoms and "webmail-login" in found[0].symptoms
-    assert words in cert_problem(tls)
+    assert words in tls.refusal()
 
 
 def test_cert_judged_once_per_host() -> None:
@@ -784,3 +784,10 @@ def test_probe_judges_a_bad_certificate_and_still_reads_the_page(tmp_path: Path)
     assert codes == ["webmail.cert_invalid"]
     (f,) = [f for f in _run(ev) if isinstance(f, Finding)]
     assert "self-signed" in f.title and "does not name 127.0.0.1" in f.title
+
+
+def test_a_certificate_not_yet_valid_is_refused() -> None:
+    early = replace(_cert(NOW + timedelta(days=92)), not_before=NOW + timedelta(days=2))
+    tls = replace(_tls(), chain=(early,))
+    assert tls.refusal() == f"the certificate is not valid before {early.not_before:%Y-%m-%d}"
+    assert _tls().refusal() == ""

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from maildoctor.checks import CheckContext, check
 from maildoctor.evidence.http import FetchError, HttpFetch
-from maildoctor.evidence.tls import TlsResult
 from maildoctor.evidence.webmail import CookieSeen, WebmailEvidence
 from maildoctor.records.webmail import is_session_cookie, rejections
 from maildoctor.report import Finding, NotChecked, Severity
@@ -35,25 +33,6 @@ CODES = (
     "webmail.hsts_missing",
 )
 MAX_REFS_SHOWN = 5
-
-
-def cert_problem(tls: TlsResult) -> str:
-    """Why a browser refuses the certificate, "" when it accepts it."""
-    problems = []
-    if tls.trusted is False:
-        problems.append(tls.trust_error or "the chain is not trusted")
-    if tls.name_matches is False:
-        names = ", ".join(tls.leaf.names[:5]) if tls.leaf else "nothing"
-        problems.append(f"it does not name {tls.host} (it names {names})")
-    leaf = tls.leaf
-    now = tls.checked_at or datetime.now(UTC)
-    if leaf is not None and leaf.not_after < now:
-        problems.append(f"it expired on {leaf.not_after:%Y-%m-%d}")
-    elif leaf is not None and leaf.not_before > now:
-        problems.append(f"it is not valid before {leaf.not_before:%Y-%m-%d}")
-    if tls.trusted is None and not tls.chain:
-        problems.append("the server sent no certificate")
-    return "; ".join(problems)
 
 
 def _hsts(fetch: HttpFetch) -> str:
@@ -161,7 +140,7 @@ def webmail_login(ctx: CheckContext, ev: WebmailEvidence) -> Iterator[Finding | 
         if hop.tls is None or host in judged:
             continue
         judged.add(host)
-        problem = cert_problem(hop.tls)
+        problem = hop.tls.refusal()
         if problem:
             leaf = hop.tls.leaf
             shown = (

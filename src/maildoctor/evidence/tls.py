@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,22 @@ class TlsResult:
     @property
     def leaf(self) -> CertInfo | None:
         return self.chain[0] if self.chain else None
+
+    def refusal(self) -> str:
+        """Why a client that verifies the certificate (a mail app, a browser) refuses it, in
+        words; "" when it accepts it."""
+        problems = []
+        if self.trusted is False:
+            problems.append(self.trust_error or "the chain is not trusted")
+        leaf = self.leaf
+        if self.name_matches is False:
+            names = ", ".join(leaf.names[:5]) if leaf else "nothing"
+            problems.append(f"the certificate does not name {self.host} (it names {names})")
+        now = self.checked_at or datetime.now(UTC)
+        if leaf is not None and leaf.not_after < now and not any("expire" in p for p in problems):
+            problems.append(f"the certificate expired on {leaf.not_after:%Y-%m-%d}")
+        elif leaf is not None and leaf.not_before > now:
+            problems.append(f"the certificate is not valid before {leaf.not_before:%Y-%m-%d}")
+        if self.trusted is None and not self.chain:
+            problems.append("the server sent no certificate")
+        return "; ".join(problems)

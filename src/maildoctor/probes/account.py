@@ -25,7 +25,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -161,29 +160,12 @@ class _Port:
 # ---------------------------------------------------------------- certificates and addresses
 
 
-def cert_problem(tls: TlsResult) -> str:
-    """Why a client verifying the certificate would refuse it, "" when it would not."""
-    problems = []
-    if tls.trusted is False:
-        problems.append(tls.trust_error or "the chain is not trusted")
-    if tls.name_matches is False:
-        names = ", ".join(tls.leaf.names[:5]) if tls.leaf else "nothing"
-        problems.append(f"the certificate does not name {tls.host} (it names {names})")
-    leaf = tls.leaf
-    now = tls.checked_at or datetime.now(UTC)
-    if leaf is not None and leaf.not_after < now and not any("expire" in p for p in problems):
-        problems.append(f"the certificate expired on {leaf.not_after:%Y-%m-%d}")
-    if tls.trusted is None and not tls.chain:
-        problems.append("the server sent no certificate")
-    return "; ".join(problems)
-
-
 async def _tls(
     ctx: ProbeContext, stream: Stream, p: _Port | None, host: str
 ) -> tuple[TlsResult, str]:
     info = await stream.start_tls(host, ctx.settings.step_timeout)
     tls = certs.judge(info, host, ctx.settings.ca_file)
-    problem = cert_problem(tls)
+    problem = tls.refusal()
     if p is not None:
         p.fields.update(tls=tls, cert_problem=problem)
     return tls, problem
