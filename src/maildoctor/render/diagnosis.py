@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from maildoctor.render.sanitize import inert
-from maildoctor.render.terminal import MARK, STYLE
+from maildoctor.render.terminal import MARK, STYLE, finding_grid, finding_head
 from maildoctor.report import Finding, Report, Severity
 
 
@@ -35,17 +35,8 @@ def steps(fix: str) -> list[tuple[str, list[str]]]:
 def _cause(console: Console, f: Finding, n: int, shown: dict[str, int]) -> None:
     """One ranked cause; a code already shown gets its subject and evidence, not the fix
     again."""
-    head = Text(f"  {n}. ")
-    head.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
-    head.append(" " + inert(f.title, multiline=False), style="bold")
-    head.append(f"  ({f.code})", style="dim")
-    console.print(head)
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row("subject", Text(inert(f.subject, multiline=False)))
-    if f.evidence:
-        grid.add_row("evidence", Text(inert(f.evidence)))
+    console.print(finding_head(f, f"  {n}. "))
+    grid = finding_grid(f)
     first = shown.setdefault(f.code, n)
     if first != n:
         grid.add_row("fix", Text(f"as for cause {first} above"))

@@ -92,20 +92,30 @@ def verdict(report: Report) -> Text:
     return line
 
 
-def render_finding(console: Console, f: Finding) -> None:
-    """One finding: the title line, then subject, evidence and, for a problem, cause and fix."""
-    head = Text("  ")
+def finding_head(f: Finding, prefix: str = "  ") -> Text:
+    """The title line: mark, severity, title, code."""
+    head = Text(prefix)
     head.append(f"{MARK[f.severity]} {f.severity.label.upper():<8}", style=STYLE[f.severity])
     head.append(" " + inert(f.title, multiline=False), style="bold")
     head.append(f"  ({f.code})", style="dim")
-    console.print(head)
-    # A two-column grid keeps wrapped lines under their text, not under the labels.
+    return head
+
+
+def finding_grid(f: Finding) -> Table:
+    """Subject and evidence; a two-column grid keeps wrapped lines under their text."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_row("subject", Text(inert(f.subject, multiline=False)))
     if f.evidence:
         grid.add_row("evidence", Text(inert(f.evidence)))
+    return grid
+
+
+def render_finding(console: Console, f: Finding) -> None:
+    """One finding: the title line, then subject, evidence and, for a problem, cause and fix."""
+    console.print(finding_head(f))
+    grid = finding_grid(f)
     if f.severity.is_problem:
         grid.add_row("cause", Text(inert(f.cause)))
         grid.add_row("fix", Text(inert(f.fix), style="bold"))
