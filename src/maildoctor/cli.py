@@ -696,13 +696,21 @@ def diagnose(
     json: JsonOpt = False,
     html: HtmlOpt = None,
     quiet: QuietOpt = False,
+    no_input: Annotated[
+        bool,
+        typer.Option(
+            "--no-input",
+            help="Never ask: no menu, no questions, even on a terminal (for scripts).",
+        ),
+    ] = False,
 ) -> None:
     """From the symptom a person reports to the most likely cause and the fix.
 
     Runs only the checks whose findings can explain the symptom, plus what you give it: an
     account, a log, the webmail address, a message that landed in spam, the local queue.
     Ends with the most likely cause first, its evidence, the fix step by step, the other
-    possible causes, and what was ruled out.
+    possible causes, and what was ruled out. On a terminal it asks for what the symptom can
+    use and was not given (Enter skips each); --no-input never asks.
 
     Examples:
 
@@ -743,6 +751,7 @@ def diagnose(
                 json=json,
                 html=html,
                 quiet=quiet,
+                no_input=no_input,
             )
         )
     )

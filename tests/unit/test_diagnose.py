@@ -159,6 +159,35 @@ def test_scripted_menu_session_runs_the_chosen_symptom(capsys: pytest.CaptureFix
     assert "What is the problem?" in err.getvalue()
 
 
+def test_a_terminal_is_asked_what_the_symptom_can_use_unless_no_input(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return ""
+
+    with fake_dns(ZONE) as port:
+        diagnose_command(
+            _request(port, symptom="cannot-receive", json=True),
+            Io(stdin=io.StringIO(), stderr=io.StringIO(), interactive=True, ask=ask),
+        )
+        assert [a.split(",")[0] for a in asked] == ["Mail log to read"]
+        asked.clear()
+        diagnose_command(
+            _request(port, symptom="cannot-receive", json=True, no_input=True),
+            Io(stdin=io.StringIO(), stderr=io.StringIO(), interactive=True, ask=ask),
+        )
+        assert asked == []
+    capsys.readouterr()
+    err = io.StringIO()
+    code = diagnose_command(
+        Request(domain="example.com", no_input=True), Io(stderr=err, interactive=True, ask=ask)
+    )
+    assert code == 2 and "no --symptom given and --no-input" in err.getvalue()
+
+
 def test_no_terminal_and_no_symptom_asks_for_the_flag() -> None:
     err = io.StringIO()
     code = diagnose_command(Request(domain="example.com"), Io(stderr=err, interactive=False))

@@ -61,6 +61,7 @@ class Request:
     json: bool = False
     html: Path | None = None
     quiet: bool = False
+    no_input: bool = False  # never ask, even on a terminal
 
 
 @dataclass
@@ -107,28 +108,26 @@ def _run(req: Request, io: Io) -> int:
         domain = parse_domain(req.domain)
     except ValueError as exc:
         raise Usage(str(exc)) from None
+    asking = io.is_interactive() and not req.no_input
     if req.symptom is None:
-        if not io.is_interactive():
+        if not asking:
+            why = "--no-input" if req.no_input else "no terminal to ask on"
             raise Usage(
-                "no --symptom given and no terminal to ask on: give --symptom NAME, one of "
+                f"no --symptom given and {why}: give --symptom NAME, one of "
                 + ", ".join(symptoms.BY_NAME)
             )
-        answers = Answers(user=req.user, logs=list(req.logs), webmail=req.webmail, eml=req.eml)
-        answers.symptom = choose_symptom(io.question, io.stderr)
-        ask_inputs(answers.symptom, domain, io.question, answers)
-        req = replace(
-            req,
-            symptom=answers.symptom,
-            user=answers.user,
-            logs=answers.logs,
-            webmail=answers.webmail,
-            eml=answers.eml,
-        )
+        req = replace(req, symptom=choose_symptom(io.question, io.stderr))
     assert req.symptom is not None
     try:
         symptom = symptoms.get(req.symptom.strip().lower())
     except ValueError as exc:
         raise Usage(f"--symptom: {exc}") from None
+    if asking:  # what this symptom can use and was not given; Enter skips each
+        answers = Answers(user=req.user, logs=list(req.logs), webmail=req.webmail, eml=req.eml)
+        ask_inputs(symptom.name, domain, io.question, answers)
+        req = replace(
+            req, user=answers.user, logs=answers.logs, webmail=answers.webmail, eml=answers.eml
+        )
     settings = _settings(req)
     inputs, used, secrets_ = _inputs(req, symptom.name, symptom.uses, domain, io)
     settings = _with_sender(settings, inputs, used)

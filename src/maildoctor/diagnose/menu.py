@@ -19,7 +19,6 @@ class NoTerminal(Exception):
 
 @dataclass
 class Answers:
-    symptom: str = ""
     user: str | None = None
     logs: list[str] = field(default_factory=list)
     webmail: str | None = None
