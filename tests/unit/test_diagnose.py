@@ -134,13 +134,22 @@ def test_questions_follow_what_the_symptom_can_use() -> None:
     asked.clear()
     ask_inputs("cannot-receive", "example.com", ask, Answers(logs=["/var/log/mail.log"]))
     assert asked == []  # a log given already; no account for this symptom
+    found = ask_inputs("cannot-receive", "x.example", lambda _: "", Answers(), "/var/log/maillog")
+    assert found.logs == ["/var/log/maillog"]  # Enter takes the log found here
+    skipped = ask_inputs("cannot-receive", "x.example", lambda _: "-", Answers(), "/var/log/m")
+    assert skipped.logs == []
 
 
 def _request(port: int, **kw: object) -> Request:
     return Request(domain="ghost.example", resolver=[f"127.0.0.1:{port}"], **kw)  # type: ignore[arg-type]
 
 
-def test_scripted_menu_session_runs_the_chosen_symptom(capsys: pytest.CaptureFixture[str]) -> None:
+def test_scripted_menu_session_runs_the_chosen_symptom(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maildoctor.diagnose import command
+
+    monkeypatch.setattr(command, "_local_log", lambda: None)
     err = io.StringIO()
     script = iter(["2", ""])  # cannot-receive; no log
     with fake_dns(ZONE) as port:
@@ -160,8 +169,11 @@ def test_scripted_menu_session_runs_the_chosen_symptom(capsys: pytest.CaptureFix
 
 
 def test_a_terminal_is_asked_what_the_symptom_can_use_unless_no_input(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from maildoctor.diagnose import command
+
+    monkeypatch.setattr(command, "_local_log", lambda: None)  # whatever this machine has
     asked: list[str] = []
 
     def ask(prompt: str) -> str:

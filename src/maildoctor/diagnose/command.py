@@ -124,7 +124,7 @@ def _run(req: Request, io: Io) -> int:
         raise Usage(f"--symptom: {exc}") from None
     if asking:  # what this symptom can use and was not given; Enter skips each
         answers = Answers(user=req.user, logs=list(req.logs), webmail=req.webmail, eml=req.eml)
-        ask_inputs(symptom.name, domain, io.question, answers)
+        ask_inputs(symptom.name, domain, io.question, answers, _local_log())
         req = replace(
             req, user=answers.user, logs=answers.logs, webmail=answers.webmail, eml=answers.eml
         )
@@ -150,6 +150,16 @@ def _run(req: Request, io: Io) -> int:
     public = " ".join([domain, *(v for v in used.values())])
     guard(report, secrets_, public)
     return _output(report, req)
+
+
+# Where the mail log of this machine usually is (Debian/Ubuntu, RHEL, Exim on Debian, FreeBSD).
+LOCAL_LOGS = ("/var/log/mail.log", "/var/log/maillog", "/var/log/exim4/mainlog")
+
+
+def _local_log() -> str | None:
+    import os
+
+    return next((p for p in LOCAL_LOGS if os.access(p, os.R_OK) and Path(p).is_file()), None)
 
 
 def _use_key(used_key: str) -> str:

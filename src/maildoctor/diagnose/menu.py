@@ -49,8 +49,11 @@ def choose_symptom(ask: Ask, out: IO[str], tries: int = 3) -> str:
     raise NoTerminal(f"no symptom chosen; give --symptom NAME ({', '.join(names)})")
 
 
-def ask_inputs(symptom: str, domain: str, ask: Ask, answers: Answers) -> Answers:
-    """Ask for what this symptom can use and was not given; an empty answer skips it."""
+def ask_inputs(
+    symptom: str, domain: str, ask: Ask, answers: Answers, local_log: str | None = None
+) -> Answers:
+    """Ask for what this symptom can use and was not given; an empty answer skips it (or, for
+    the log, takes `local_log`, the mail log found on this machine)."""
     uses = BY_NAME[symptom].uses
     if ("account" in uses or "send" in uses) and answers.user is None:
         user = ask(
@@ -59,10 +62,14 @@ def ask_inputs(symptom: str, domain: str, ask: Ask, answers: Answers) -> Answers
         ).strip()
         answers.user = user or None
     if "log" in uses and not answers.logs:
-        path = ask(
-            "Mail log to read, e.g. /var/log/mail.log, when you run this on the server "
-            "(Enter to skip): "
-        ).strip()
+        if local_log:
+            path = ask(f"Mail log to read (Enter for {local_log}, - to skip): ").strip()
+            path = local_log if not path else "" if path == "-" else path
+        else:
+            path = ask(
+                "Mail log to read, e.g. /var/log/mail.log, when you run this on the server "
+                "(Enter to skip): "
+            ).strip()
         if path:
             answers.logs = [path]
     if "webmail" in uses and answers.webmail is None:
