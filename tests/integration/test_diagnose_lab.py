@@ -291,3 +291,30 @@ def test_overloaded_away_from_the_server_says_the_queue_was_not_read(
     assert causes(data) and set(causes(data)) == {"smtp.busy"}
     assert any(n["what"] == "mail queue" for n in data["not_checked"])
     assert any("read the mail queue" in h for h in data["diagnosis"]["hints"])
+
+
+def test_the_password_is_in_no_output_of_diagnose(
+    lab: Lab, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MD_TEST_PW", ALICE_PW)
+    page = tmp_path / "report.html"
+    code = run(
+        [
+            "diagnose",
+            "sub-mismatch.test",
+            "-s",
+            "cannot-send",
+            *_flags(lab),
+            "--user",
+            ALICE,
+            "--password-env",
+            "MD_TEST_PW",
+            "--html",
+            str(page),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1 and "Most likely cause" in out
+    for text in (out, err, page.read_text()):
+        for form in secret_forms(ALICE, ALICE_PW):
+            assert form not in text
