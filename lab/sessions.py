@@ -97,7 +97,7 @@ USES = {
     "log": "mail logs (--log)",
     "webmail": "the webmail URL (--webmail)",
     "message": "a message that landed in spam (--eml)",
-    "queue": "the mail queue (on the server, --postfix-config)",
+    "queue": "on the server: the mail queue (--postfix-config), load, memory and disks",
 }
 
 

@@ -281,6 +281,17 @@ def test_overloaded_names_the_one_sender_flooding_the_queue(
     busy_421 = next(f for f in data["findings"] if f["code"] == "smtp.busy")
     assert "421 4.7.0" in busy_421["evidence"] and "too many connections" in busy_421["evidence"]
     assert data["diagnosis"]["used"]["queue"].startswith("postqueue -c ")
+    # The queue was readable, so this is the mail server: its machine was read too, and the
+    # queue's file system is the one postconf names for this instance.
+    host = data["evidence"]["host.resources"]
+    assert host["disks"][0]["role"] == "mail queue"
+    assert host["disks"][0]["path"] == str(lab.run / "postfix-busy" / "queue")
+    assert {f["code"] for f in data["findings"]} & {
+        "host.ok",
+        "host.load_high",
+        "host.memory_low",
+        "host.disk_full",
+    }
 
 
 def test_overloaded_away_from_the_server_says_the_queue_was_not_read(
@@ -290,6 +301,8 @@ def test_overloaded_away_from_the_server_says_the_queue_was_not_read(
     assert code == 0  # a 421 alone is a warning
     assert causes(data) and set(causes(data)) == {"smtp.busy"}
     assert any(n["what"] == "mail queue" for n in data["not_checked"])
+    machine = [n for n in data["not_checked"] if n["what"] == "host.host_resources"]
+    assert machine and "not taken for the mail server" in machine[0]["reason"]
     assert any("read the mail queue" in h for h in data["diagnosis"]["hints"])
 
 

@@ -27,7 +27,8 @@ HINTS = {
     "webmail": "--webmail URL: load the webmail login page and test its certificate and cookies",
     "message": "--eml FILE: read a message that landed in spam, saved with all its headers",
     "queue": "run diagnose on the mail server itself (postqueue, exim or mailq at hand; "
-    "--postfix-config DIR for one Postfix instance of several): read the mail queue",
+    "--postfix-config DIR for one Postfix instance of several): read the mail queue and the "
+    "machine's load, memory and disks",
 }
 
 

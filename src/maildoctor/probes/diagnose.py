@@ -107,9 +107,11 @@ def diagnose_probes(inputs: DiagnoseInputs) -> dict[str, ProbeSpec]:
             "webmail.page", (), partial(_webmail, url=inputs.webmail_url)
         )
     if inputs.queue:
+        from maildoctor.probes.host import host_probes
         from maildoctor.probes.queue import QueueRequest, queue_probes
 
         specs.update(queue_probes(QueueRequest(config_dir=inputs.postfix_config)))
+        specs.update(host_probes(inputs.postfix_config))
     if inputs.message is not None:
         from maildoctor.probes.message import message_probes
 

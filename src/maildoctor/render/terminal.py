@@ -51,6 +51,10 @@ AREA_TITLES = {
     "mta_sts": "MTA-STS",
     "tlsrpt": "TLS reporting (TLS-RPT)",
     "autoconfig": "Client autoconfiguration",
+    "webmail": "Webmail",
+    "message": "The sample message",
+    "queue": "Mail queue",
+    "host": "The mail server's machine",
 }
 
 
