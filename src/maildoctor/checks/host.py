@@ -56,7 +56,7 @@ def host_resources(ctx: CheckContext, ev: HostEvidence) -> Iterator[Finding | No
             problems += 1
             yield ctx.finding(
                 "host.load_high",
-                subject="this machine (the mail server)",
+                subject="this machine",
                 evidence=summary,
                 severity=Severity.ERROR if per_cpu >= LOAD_ERROR else None,
                 load1=f"{ev.load[0]:.2f}",
@@ -78,7 +78,7 @@ def host_resources(ctx: CheckContext, ev: HostEvidence) -> Iterator[Finding | No
             )
             yield ctx.finding(
                 "host.memory_low",
-                subject="this machine (the mail server)",
+                subject="this machine",
                 evidence=summary,
                 severity=Severity.ERROR if share < MEM_ERROR else None,
                 available=f"{_size(ev.mem_available_kb * 1024)} ({share:.0%})",
@@ -90,9 +90,7 @@ def host_resources(ctx: CheckContext, ev: HostEvidence) -> Iterator[Finding | No
             problems += 1
             yield _disk(ctx, d, summary)
     if not problems and (ev.load is not None or ev.mem_total_kb or ev.disks):
-        yield ctx.finding(
-            "host.ok", subject="this machine (the mail server)", evidence=summary, summary=summary
-        )
+        yield ctx.finding("host.ok", subject="this machine", evidence=summary, summary=summary)
 
 
 def _disk_short(d: DiskUse) -> bool:
