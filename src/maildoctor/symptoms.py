@@ -150,14 +150,19 @@ class Ranked:
     rest: tuple[Finding, ...]  # info and ok
 
 
-def rank(symptom: str, findings: Iterable[Finding]) -> Ranked:
+def rank(
+    symptom: str, findings: Iterable[Finding], steps: Mapping[str, int] | None = None
+) -> Ranked:
     """Most likely cause first: the worse finding first; among equals, the area a cause of
-    this symptom usually sits in (Symptom.look_first), then the code and subject."""
+    this symptom usually sits in (Symptom.look_first), then the earlier step of a session
+    (`steps`: the catalogue's Entry.step; a failure there explains the later ones), then the
+    code and subject."""
     order = {area: i for i, area in enumerate(get(symptom).look_first)}
     last = len(order)
+    steps = steps or {}
 
-    def key(f: Finding) -> tuple[int, int, str, str]:
-        return (-f.severity, order.get(f.area, last), f.code, f.subject)
+    def key(f: Finding) -> tuple[int, int, int, str, str]:
+        return (-f.severity, order.get(f.area, last), steps.get(f.code, 0), f.code, f.subject)
 
     everything = sorted(findings, key=key)
     causes = tuple(f for f in everything if f.severity.is_problem and symptom in f.symptoms)

@@ -69,6 +69,21 @@ def test_rank_puts_the_worst_cause_first_then_the_symptom_s_usual_area() -> None
     assert symptoms.ruled_out(ranked) == ("mx.ok (d)",)
 
 
+def test_between_equals_the_earlier_step_of_the_catalogue_comes_first() -> None:
+    s = "spam-folder"
+    found = [
+        finding("message.dmarc_failed", Severity.ERROR, "m", s),
+        finding("message.dkim_body_modified", Severity.ERROR, "m", s),
+    ]
+    cat = catalogue.load()
+    steps = {c: cat[c].step for c in cat}
+    assert steps["message.dkim_body_modified"] < steps["message.dmarc_failed"]
+    ranked = symptoms.rank(s, found, steps)
+    assert [f.code for f in ranked.causes] == ["message.dkim_body_modified", "message.dmarc_failed"]
+    reverse = {"message.dmarc_failed": 0, "message.dkim_body_modified": 1}
+    assert symptoms.rank(s, found, reverse).causes[0].code == "message.dmarc_failed"
+
+
 def test_unknown_symptom_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"unknown symptom 'slow'.*password-rejected"):
         symptoms.get("slow")

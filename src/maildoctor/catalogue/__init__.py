@@ -35,6 +35,10 @@ class Entry:
     fix: str
     references: tuple[str, ...]
     symptoms: tuple[str, ...]
+    # Position in its area's file. Entries are written in the order a session meets them
+    # (connect, greet, TLS, AUTH...): an earlier step's failure explains the later ones, so
+    # diagnose ranks by it between equals.
+    step: int = 0
 
     @property
     def area(self) -> str:
@@ -117,7 +121,7 @@ def reflow(text: str) -> str:
     return "\n".join(out)
 
 
-def _entry(area: str, code: str, raw: Mapping[str, Any]) -> Entry:
+def _entry(area: str, code: str, raw: Mapping[str, Any], step: int = 0) -> Entry:
     where = f"catalogue/{area}.toml [{code!r}]"
     if not CODE_RE.match(code) or code.split(".", 1)[0] != area:
         raise CatalogueError(f"{where}: code must look like '{area}.name'")
@@ -146,6 +150,7 @@ def _entry(area: str, code: str, raw: Mapping[str, Any]) -> Entry:
         fix=reflow(raw["fix"]),
         references=references,
         symptoms=symptoms,
+        step=step,
     )
 
 
@@ -155,10 +160,10 @@ def parse_area(area: str, text: str) -> dict[str, Entry]:
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"catalogue/{area}.toml: {exc}") from None
     out: dict[str, Entry] = {}
-    for code, raw in data.items():
+    for step, (code, raw) in enumerate(data.items()):
         if not isinstance(raw, dict):
             raise CatalogueError(f"catalogue/{area}.toml: {code!r} must be a table")
-        out[code] = _entry(area, code, raw)
+        out[code] = _entry(area, code, raw, step)
     return out
 
 

@@ -100,7 +100,7 @@ def diagnose_command(req: Request, io: Io | None = None) -> int:
 
 
 def _run(req: Request, io: Io) -> int:
-    from maildoctor import symptoms
+    from maildoctor import catalogue, symptoms
     from maildoctor.targets import parse_domain
 
     if req.domain is None:
@@ -133,7 +133,8 @@ def _run(req: Request, io: Io) -> int:
     inputs, used, secrets_ = _inputs(req, symptom.name, symptom.uses, domain, io)
     settings = _with_sender(settings, inputs, used)
     report = asyncio.run(_diagnose(domain, symptom.name, settings, inputs))
-    ranked = symptoms.rank(symptom.name, report.findings)
+    cat = catalogue.load()
+    ranked = symptoms.rank(symptom.name, report.findings, {c: cat[c].step for c in cat})
     given = {_use_key(u) for u in used}
     hints = tuple(HINTS[u] for u in symptom.uses if u not in given and u in HINTS)
     report = replace(
