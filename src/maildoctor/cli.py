@@ -657,7 +657,12 @@ def diagnose(
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", metavar="T", help="Only log lines from T on (2h, today, ...)."),
+        typer.Option(
+            "--since",
+            metavar="T",
+            help="Only log lines from T on (2h, 7d, today, 2026-11-28...; 'all' for whole "
+            "files). Default: the last 24 hours.",
+        ),
     ] = None,
     until: Annotated[
         str | None, typer.Option("--until", metavar="T", help="Only log lines up to T.")

@@ -267,3 +267,33 @@ def test_the_symptoms_page_holds_one_real_session_per_symptom() -> None:
         assert name in cat[first.group(1)].symptoms, (name, first.group(1))
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "docs/symptoms.md" in readme
+
+
+def test_logs_default_to_the_last_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    log = tmp_path / "mail.log"
+    old = datetime.now(UTC) - timedelta(days=3)
+    line = (
+        "{t} mx postfix/smtpd[1]: warning: unknown[203.0.113.66]: "
+        "SASL LOGIN authentication failed: authentication failure, sasl_username=jo@x.example\n"
+    )
+    log.write_text(
+        "".join(line.format(t=(old + timedelta(seconds=i)).isoformat()) for i in range(30))
+    )
+
+    def causes(*extra: str) -> tuple[list[str], str]:
+        with fake_dns(ZONE) as port:
+            req = _request(port, symptom="password-rejected", json=True, logs=[str(log)])
+            for flag, value in zip(extra[::2], extra[1::2], strict=True):
+                setattr(req, flag, value)
+            diagnose_command(req, Io(interactive=False))
+        data = json.loads(capsys.readouterr().out)
+        return data["diagnosis"]["causes"], data["diagnosis"]["used"]["logs"]
+
+    recent, used = causes()
+    assert not [c for c in recent if c.startswith("log.")]
+    assert used.endswith("(since 24h)")
+    everything, used = causes("since", "all")
+    assert "log.brute_force" in everything and used.endswith("(whole files)")
+    assert "log.brute_force" in causes("since", "7d")[0]

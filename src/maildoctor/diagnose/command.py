@@ -241,7 +241,8 @@ def _inputs(
     since = until = None
     if req.logs and "log" in uses:
         logs, since, until = _logs(req)
-        used["logs"] = ", ".join(logs)
+        window = "whole files" if req.since == "all" else f"since {req.since or LOG_WINDOW}"
+        used["logs"] = f"{', '.join(logs)} ({window})"
     message = None
     if req.eml is not None and "message" in uses:
         message = Path(req.eml)
@@ -312,17 +313,22 @@ def _getpass(prompt: str) -> str:
     return getpass.getpass(prompt)
 
 
+# A symptom is reported now: old incidents in a long log are not its cause.
+LOG_WINDOW = "24h"
+
+
 def _logs(req: Request) -> tuple[tuple[str, ...], float | None, float | None]:
     from maildoctor.logs.command import _check_files, _time, _Usage
 
+    if "-" in req.logs:
+        raise Usage("--log -: diagnose reads log files, not standard input")
+    window = None if req.since == "all" else req.since or LOG_WINDOW
     try:
         _check_files(req.logs)
-        since = _time("--since", req.since)
+        since = _time("--since", window)
         until = _time("--until", req.until)
     except _Usage as exc:
         raise Usage(str(exc)) from None
-    if "-" in req.logs:
-        raise Usage("--log -: diagnose reads log files, not standard input")
     return tuple(req.logs), since, until
 
 
