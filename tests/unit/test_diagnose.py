@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -297,3 +298,23 @@ def test_logs_default_to_the_last_day(tmp_path: Path, capsys: pytest.CaptureFixt
     everything, used = causes("since", "all")
     assert "log.brute_force" in everything and used.endswith("(whole files)")
     assert "log.brute_force" in causes("since", "7d")[0]
+
+
+def test_a_login_that_is_not_an_address_sends_nothing_without_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from maildoctor.diagnose import command
+
+    monkeypatch.setenv("MD_PW", "not-the-real-one-123")
+    base = Request(domain="example.com", user="jo", password_env="MD_PW")
+    inputs, used, secrets_ = command._inputs(
+        base, "cannot-send", ("account", "send", "log"), "example.com", Io(interactive=False)
+    )
+    assert inputs.send is None and inputs.auth is not None  # type: ignore[attr-defined]
+    assert "give --from ADDRESS" in used["send-test"] and secrets_[0][0] == "jo"
+    with_from = replace(base, mail_from="jo@example.com")
+    inputs, used, _ = command._inputs(
+        with_from, "cannot-send", ("account", "send"), "example.com", Io(interactive=False)
+    )
+    assert inputs.send.rcpt_to == "jo@example.com"  # type: ignore[attr-defined]
+    assert used["send-test"] == "jo@example.com -> jo@example.com"

@@ -165,9 +165,7 @@ def _local_log() -> str | None:
 
 
 def _use_key(used_key: str) -> str:
-    return {"account": "account", "send-test": "send", "logs": "log", "webmail": "webmail"}.get(
-        used_key, used_key
-    )
+    return {"send-test": "send", "logs": "log"}.get(used_key, used_key)
 
 
 def _settings(req: Request) -> Settings:
@@ -222,7 +220,11 @@ def _inputs(
         used["account"] = user
         if "account" in uses:
             auth = AuthRequest("", user, password, req.insecure)
-        if "send" in uses:
+        if "send" in uses and req.mail_from is None and "@" not in user:
+            used["send-test"] = (
+                f"not sent: the login {user} is not a mail address; give --from ADDRESS"
+            )
+        elif "send" in uses:
             sender = _address("--from", req.mail_from or user)
             rcpt = _address("--to", req.rcpt_to or sender)
             send = SendRequest(
