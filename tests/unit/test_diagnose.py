@@ -116,6 +116,9 @@ def test_fix_steps_keep_commands_under_their_step() -> None:
         ("Then check:", ["  openssl x509"]),
     ]
     assert steps("One paragraph only.") == [("One paragraph only.", [])]
+    assert steps("Raise it:\n  limit = 35M\nthen: postfix reload") == [
+        ("Raise it:", ["  limit = 35M", "then: postfix reload"])
+    ]
     assert steps("  only a command") == [("", ["  only a command"])]
 
 

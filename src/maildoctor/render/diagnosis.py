@@ -18,12 +18,13 @@ from maildoctor.report import Finding, Report, Severity
 
 def steps(fix: str) -> list[tuple[str, list[str]]]:
     """Split a catalogue fix into steps: each prose line starts one, the indented lines under
-    it (commands, records) belong to it. A fix of one paragraph is one step."""
+    it (commands, records) belong to it. A fix of one paragraph is one step; a prose line that
+    starts in lower case ("and in Exim...", "then: postfix reload") goes on with the step."""
     out: list[tuple[str, list[str]]] = []
     for line in fix.splitlines():
         if not line.strip():
             continue
-        if line[:1].isspace() and out:
+        if out and (line[:1].isspace() or line[:1].islower()):
             out[-1][1].append(line.rstrip())
         elif line[:1].isspace():
             out.append(("", [line.rstrip()]))
