@@ -331,3 +331,71 @@ def test_the_password_is_in_no_output_of_diagnose(
     for text in (out, err, page.read_text()):
         for form in secret_forms(ALICE, ALICE_PW):
             assert form not in text
+
+
+def _on_a_terminal(argv: list[str], answers: list[bytes], timeout: float = 60.0) -> str:
+    """Run argv with a pseudo-terminal as stdin, stdout and stderr; answer each prompt (a line
+    ending in ': ') in turn; return everything the terminal showed."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import time
+
+    try:
+        main_fd, tty_fd = pty.openpty()
+    except OSError as exc:
+        pytest.skip(f"no pseudo-terminal on this machine: {exc}")
+    proc = subprocess.Popen(argv, stdin=tty_fd, stdout=tty_fd, stderr=tty_fd, close_fds=True)
+    os.close(tty_fd)
+    shown = b""
+    pending = list(answers)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main_fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(main_fd, 65536)
+                except OSError:  # the other side closed: the program ended
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+                if pending and shown.rstrip(b" ").endswith(b":"):
+                    os.write(main_fd, pending.pop(0))
+            elif proc.poll() is not None:
+                break
+        assert proc.wait(timeout=5) in (0, 1)
+    finally:
+        proc.kill()
+        os.close(main_fd)
+    return shown.decode(errors="replace")
+
+
+def test_on_a_real_terminal_the_menu_asks_and_the_chosen_symptom_runs(lab: Lab) -> None:
+    import sys
+
+    exe = str(Path(sys.executable).parent / "maildoctor")
+    shown = _on_a_terminal(
+        [exe, "diagnose", "closed.test", *_flags(lab)],
+        [b"2\n", b"\n"],  # "We can send, but mail from outside does not arrive"; no log
+    )
+    assert "What is the problem?" in shown and "8. Mail with large attachments fails" in shown
+    assert "Mail log to read" in shown
+    assert shown.index("Most likely cause") < shown.index("Port 25 refuses connections")
+
+
+def test_on_a_real_terminal_the_password_is_asked_hidden_and_never_shown(lab: Lab) -> None:
+    import sys
+
+    exe = str(Path(sys.executable).parent / "maildoctor")
+    argv = [exe, "diagnose", "sub-mismatch.test", "-s", "password-rejected", "-u", ALICE]
+    shown = _on_a_terminal(
+        [*argv, *_flags(lab)],
+        [b"\n", ALICE_PW.encode() + b"\n"],  # no log, then the password
+    )
+    assert f"Password for {ALICE}" in shown
+    assert "(auth.protocol_mismatch)" in shown
+    for form in secret_forms(ALICE, ALICE_PW):
+        assert form not in shown  # getpass turned echo off; no output repeats it
