@@ -620,7 +620,15 @@ def diagnose(
     symptom: Annotated[
         str | None, typer.Option("--symptom", "-s", metavar="NAME", help=SYMPTOM_HELP)
     ] = None,
-    host: HostOpt = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            metavar="HOST",
+            help="The server mail apps use (submission, IMAP, POP3), instead of finding it "
+            "from DNS (SRV, mail./smtp. names, the MX).",
+        ),
+    ] = None,
     user: Annotated[
         str | None,
         typer.Option(
