@@ -680,7 +680,8 @@ def diagnose(
         typer.Option(
             "--webmail",
             metavar="URL",
-            help="The webmail login page (webmail-login); default https://webmail.DOMAIN/.",
+            help="The webmail login page (webmail-login); default https://webmail.DOMAIN/ "
+            "when that name resolves.",
         ),
     ] = None,
     eml: Annotated[
@@ -695,7 +696,8 @@ def diagnose(
             "--postfix-config",
             metavar="DIR",
             help="Postfix configuration directory whose queue to read (overloaded); default "
-            "the system's when postqueue is at hand.",
+            "the system's when postqueue, exim or mailq is at hand. When the queue is "
+            "readable, this is the mail server: its load, memory and disks are read too.",
         ),
     ] = None,
     resolver: ResolverOpt = None,
