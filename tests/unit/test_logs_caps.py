@@ -1,8 +1,9 @@
 """The summariser's tables stay within their caps whatever the log holds (a scan from a new
 address at every line, a new domain at every message): counts are exact below the caps,
 and above them the table keeps the largest, the rest counted in `evictions` (the report
-says "approximate"). Merging the summaries of byte ranges holds the caps as feeding does,
-and a summary pickled from a worker process comes back equal."""
+says "approximate"; the tables by address are Space-Saving summaries then, their bounds and
+guarantee tested in test_logs_heavy_hitters.py). Merging the summaries of byte ranges holds
+the caps as feeding does, and a summary pickled from a worker process comes back equal."""
 
 from __future__ import annotations
 

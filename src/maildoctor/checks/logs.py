@@ -79,6 +79,15 @@ def log_findings(ctx: CheckContext, s: LogSummary) -> Iterator[Finding | NotChec
 
     brute_ips = {b.ip for b in s.brute_force}
     for b in s.brute_force:
+        # Above the address cap the count is a Space-Saving upper bound: say both bounds.
+        failures = (
+            f"{b.failures - b.failures_error} to {b.failures}" if b.failures_error else b.failures
+        )
+        approx = (
+            " (approximate: first seen after the table of addresses was full)"
+            if b.failures_error
+            else ""
+        )
         success = (
             f"{b.logins_ok} logins from this address SUCCEEDED: treat those accounts as "
             "compromised."
@@ -90,12 +99,12 @@ def log_findings(ctx: CheckContext, s: LogSummary) -> Iterator[Finding | NotChec
                 "log.brute_force",
                 subject=b.ip,
                 evidence=(
-                    f"{b.failures} failures from {b.ip}, {iso_utc(b.first_seen)} to "
+                    f"{failures} failures from {b.ip}{approx}, {iso_utc(b.first_seen)} to "
                     f"{iso_utc(b.last_seen)}, users {_list(b.users)}"
                 ),
                 severity=Severity.ERROR if b.logins_ok else None,
                 ip=b.ip,
-                failures=b.failures,
+                failures=failures,
                 services=", ".join(b.services),
                 users=_list(b.users),
                 first=iso_utc(b.first_seen) or "?",

@@ -174,6 +174,9 @@ class BruteForce:
     users: tuple[str, ...]
     services: tuple[str, ...]
     logins_ok: int  # successful logins from the same address (a guessed password?)
+    # Above the address cap (summary.MAX_IPS) `failures` may be an over-estimate: the true count
+    # is between failures - failures_error and failures (Space-Saving; 0: exact).
+    failures_error: int = 0
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,9 @@ class Counted:
     total: int = 0
     by_key: dict[str, int] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
+    # key -> how much by_key[key] may over-count (Space-Saving, above the table's cap): the true
+    # count is between by_key[key] - errors[key] and by_key[key]. Keys not here are exact.
+    errors: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -246,13 +252,20 @@ class LogSummary:
     evictions: dict[str, int]
     input_errors: tuple[str, ...]
     thresholds: Thresholds
+    # ip -> how much auth_by_ip[ip] may over-count (as Counted.errors); empty when exact.
+    auth_by_ip_errors: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The `logs --json` body (DESIGN.md contract; docs/logs.schema.json), findings apart."""
         from maildoctor.logs.clock import iso_utc
 
         def counted(c: Counted, key: str = "by_ip") -> dict[str, Any]:
-            return {"total": c.total, key: dict(c.by_key), "examples": list(c.examples)}
+            return {
+                "total": c.total,
+                key: dict(c.by_key),
+                "examples": list(c.examples),
+                "errors": dict(c.errors),
+            }
 
         def reasons(rs: tuple[Reason, ...]) -> list[dict[str, Any]]:
             return [{"reason": r.reason, "count": r.count, "example": r.example} for r in rs]
@@ -282,6 +295,7 @@ class LogSummary:
                 "by_user": dict(self.auth_by_user),
                 "by_service": dict(self.auth_by_service),
                 "backend_lines": self.auth_backend_failures,
+                "by_ip_error": dict(self.auth_by_ip_errors),
             },
             "logins_ok": dict(self.logins_ok),
             "brute_force_ips": [b.ip for b in self.brute_force],
@@ -295,11 +309,13 @@ class LogSummary:
                     "users": list(b.users),
                     "services": list(b.services),
                     "logins_ok": b.logins_ok,
+                    "failures_error": b.failures_error,
                 }
                 for b in self.brute_force
             ],
             "relay_denied": self.relay_denied.total,
             "relay_denied_by_ip": dict(self.relay_denied.by_key),
+            "relay_denied_by_ip_error": dict(self.relay_denied.errors),
             "bounce_reasons": reasons(self.bounce_reasons),
             "deferral_reasons": reasons(self.deferral_reasons),
             "reject_reasons": reasons(self.reject_reasons),

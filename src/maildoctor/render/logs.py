@@ -137,7 +137,11 @@ def render_summary(s: LogSummary, console: Console) -> None:
         for b in s.brute_force[:20]:
             table.add_row(
                 _t(b.ip, "bold"),
-                _t(f"{b.failures} failures"),
+                _t(
+                    f"{b.failures - b.failures_error} to {b.failures} failures (approximate)"
+                    if b.failures_error
+                    else f"{b.failures} failures"
+                ),
                 _t(f"{iso_utc(b.first_seen)} to {iso_utc(b.last_seen)}"),
                 _t(", ".join(b.users[:5])),
             )
