@@ -688,8 +688,14 @@ class Summarizer:
             and len(self.orphans) < MAX_ORPHANS
         ):
             # A byte range after the first: the message may have begun in the range before.
-            # Kept, in order, for merge() to replay against the earlier range's table.
-            self.orphans.append((ev, ts, _clip(line)))
+            # Kept, in order, for merge() to replay against the earlier range's table. The line
+            # only serves as an example of a problem: a sender line, a removal or a delivery
+            # that went out need none (on a log of many local messages, bounces and pickups,
+            # the lines were most of a worker's memory).
+            needs_line = type(ev) is m.SizeRejected or (
+                type(ev) is m.Delivery and ev.status != "sent"
+            )
+            self.orphans.append((ev, ts, _clip(line) if needs_line else ""))
             return
         handler = _HANDLERS.get(type(ev))
         if handler is not None:
