@@ -156,3 +156,19 @@ def test_pickled_summary_comes_back_equal() -> None:
     assert back.senders == s.senders and back.by_client == s.by_client
     # The services tuples are shared again after unpickling (one per set, not per address).
     assert len({id(a.services) for a in back.attackers.values()}) == 1
+
+
+def test_orphans_keep_a_line_only_where_it_can_become_an_example() -> None:
+    # A later byte range: events of messages it did not see begin wait for the merge. On a log
+    # of many local messages (bounces, pickups) they were most of a worker's memory.
+    later = Summarizer()
+    later.orphans = []
+    deferred = "Nov 28 10:00:02 mx postfix/smtp[2]: ABC: to=<a@x.example>, status=deferred (x)"
+    later.feed(m.Sender("ABC", "<>", 100, 1), 1.0, "Nov 28 10:00:00 mx qmgr: ABC: from=<>")
+    later.feed(m.Delivery("ABC", "a@x.example", "sent", "2.0.0", "", 0.1), 2.0, "sent line")
+    later.feed(m.Delivery("ABC", "a@x.example", "deferred", "4.4.1", "x", 0.1), 3.0, deferred)
+    assert [line for _, _, line in later.orphans] == ["", "", deferred]
+    first = Summarizer()
+    first.merge(later)  # replayed here, the deferral keeps its example
+    assert first.deliveries["deferred"] == 1 and first.deliveries["sent"] == 1
+    assert [r.example for r in first.deferrals.freeze()] == [deferred]
