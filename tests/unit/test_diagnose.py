@@ -321,3 +321,33 @@ def test_a_login_that_is_not_an_address_sends_nothing_without_from(
     )
     assert inputs.send.rcpt_to == "jo@example.com"  # type: ignore[attr-defined]
     assert used["send-test"] == "jo@example.com -> jo@example.com"
+
+
+def test_a_queue_read_without_a_flag_counts_as_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the mail server the system's postqueue answers: no hint to go and run it there.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    entry = json.dumps(
+        {
+            "queue_name": "deferred",
+            "queue_id": "4ABC",
+            "arrival_time": 1764300000,
+            "message_size": 900,
+            "sender": "jo@ghost.example",
+            "recipients": [{"address": "a@b.example", "delay_reason": "connect timed out"}],
+        }
+    )
+    (bindir / "postqueue").write_text(f"#!/bin/sh\necho '{entry}'\n")
+    (bindir / "postqueue").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    with fake_dns(ZONE) as port:
+        diagnose_command(_request(port, symptom="overloaded", json=True), Io(interactive=False))
+    data = json.loads(capsys.readouterr().out)
+    assert data["evidence"]["queue.local"]["status"] == "read"
+    assert data["diagnosis"]["used"]["queue"].endswith("postqueue -j")
+    assert not any("read the mail queue" in h for h in data["diagnosis"]["hints"])
+    codes = {f["code"] for f in data["findings"]}
+    assert "queue.old_messages" in codes  # queued on 2025-11-28
+    assert {c for c in codes if c.startswith("host.")}  # so this machine was read as the server

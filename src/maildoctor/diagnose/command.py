@@ -101,6 +101,7 @@ def diagnose_command(req: Request, io: Io | None = None) -> int:
 
 def _run(req: Request, io: Io) -> int:
     from maildoctor import catalogue, symptoms
+    from maildoctor.evidence.queue import READ, QueueEvidence
     from maildoctor.targets import parse_domain
 
     if req.domain is None:
@@ -133,6 +134,9 @@ def _run(req: Request, io: Io) -> int:
     inputs, used, secrets_ = _inputs(req, symptom.name, symptom.uses, domain, io)
     settings = _with_sender(settings, inputs, used)
     report = asyncio.run(_diagnose(domain, symptom.name, settings, inputs))
+    queue = report.evidence.get("queue.local")
+    if isinstance(queue, QueueEvidence) and queue.status == READ:  # found without a flag
+        used.setdefault("queue", queue.command)
     cat = catalogue.load()
     ranked = symptoms.rank(symptom.name, report.findings, {c: cat[c].step for c in cat})
     given = {_use_key(u) for u in used}
