@@ -1,8 +1,10 @@
 """The probes `diagnose` adds to the registered ones, from what the person gave it.
 
-Nothing here is registered with @probe: `check` must never log in, read local logs or send
-mail. `diagnose_probes(inputs)` returns the extra specs; the account tests run on the host
-`--host` names, else on the client-facing host the submission probe found.
+Nothing here is registered with @probe: `check` must never log in, send mail, read local
+logs, queues or files, or fetch a page it was not pointed at. `diagnose_probes(inputs)` returns
+the extra specs: the account tests (on the host `--host` names, else on the client-facing host
+the submission probe found), the log analysis, the webmail page, the sample message, and the
+local queue followed by the machine's load, memory and disks.
 """
 
 from __future__ import annotations
