@@ -134,10 +134,6 @@ def get(name: str) -> Symptom:
         raise ValueError(f"unknown symptom {name!r} (one of {', '.join(BY_NAME)})") from None
 
 
-def explains(entry_symptoms: Iterable[str], symptom: str) -> bool:
-    return symptom in entry_symptoms
-
-
 def plan(symptom: str, checks: Iterable[Check], catalogue: Catalogue) -> tuple[Check, ...]:
     """The checks that can emit a finding explaining `symptom` (and so also rule it out)."""
     return tuple(c for c in checks if any(symptom in catalogue[code].symptoms for code in c.codes))
