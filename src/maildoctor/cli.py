@@ -269,6 +269,9 @@ def _output(report: object, *, json: bool, html: Path | None, quiet: bool) -> in
     else:
         from maildoctor.render.terminal import make_console, render
 
+        if report.diagnosis is not None:
+            from maildoctor.render.diagnosis import render
+
         render(report, make_console(), quiet=quiet)
     return exit_code(report)
 

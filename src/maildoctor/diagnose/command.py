@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
-from maildoctor.account.command import Usage, guard, read_password
+from maildoctor.account.command import Usage, _finish, read_password
 from maildoctor.diagnose.menu import Answers, NoTerminal, ask_inputs, choose_symptom
 from maildoctor.protocols.sasl import Secret
 from maildoctor.report import EXIT_USAGE, Diagnosis, Report
@@ -154,8 +154,7 @@ def _run(req: Request, io: Io) -> int:
         ),
     )
     public = " ".join([domain, *(v for v in used.values())])
-    guard(report, secrets_, public)
-    return _output(report, req)
+    return _finish(report, secrets_, public, req.json, req.html, req.quiet)
 
 
 # Where the mail log of this machine usually is (Debian/Ubuntu, RHEL, Exim on Debian, FreeBSD).
@@ -349,25 +348,3 @@ async def _diagnose(domain: str, symptom: str, settings: Settings, inputs: objec
     specs = {**all_probes(), **diagnose_probes(inputs)}
     checks = symptoms.plan(symptom, all_checks(), catalogue.load())
     return await run_checks(domain, settings, checks, specs=specs)
-
-
-def _output(report: Report, req: Request) -> int:
-    from maildoctor.report import exit_code
-
-    if req.html is not None:
-        from maildoctor.render import html as html_render
-
-        try:
-            req.html.write_text(html_render.render(report), encoding="utf-8")
-        except OSError as exc:
-            raise Usage(f"--html {req.html}: {exc.strerror or exc}") from None
-    if req.json:
-        from maildoctor.render.json import dumps
-
-        print(dumps(report))
-    else:
-        from maildoctor.render.diagnosis import render
-        from maildoctor.render.terminal import make_console
-
-        render(report, make_console(), quiet=req.quiet)
-    return exit_code(report)
