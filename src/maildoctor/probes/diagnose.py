@@ -70,18 +70,13 @@ async def _send(
 
 
 async def _webmail(ctx: ProbeContext, *, url: str | None) -> object:
-    from maildoctor.probes.webmail import probe_webmail
+    from maildoctor.probes.webmail import addresses, probe_webmail
 
     if url is None:
         host = f"webmail.{ctx.target}"
-        found = [await ctx.dns.query(host, rdtype) for rdtype in ("A", "AAAA")]
-        if not any(r.records for r in found):
-            status = ", ".join(f"{r.rdtype}: {r.status.value}" for r in found)
-            return ProbeFailure(
-                "webmail.page",
-                "skipped",
-                f"no --webmail URL given and {host} has no address ({status})",
-            )
+        found, why = await addresses(ctx, host)
+        if not found:
+            return ProbeFailure("webmail.page", "skipped", f"no --webmail URL given and {why}")
         url = f"https://{host}/"
     return await probe_webmail(ctx, url)
 

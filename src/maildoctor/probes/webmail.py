@@ -35,7 +35,7 @@ MAX_COOKIES = 50
 BODY_KEPT = 1024  # characters of the final body kept as evidence (the rest was scanned)
 
 
-async def _addresses(ctx: ProbeContext, host: str) -> tuple[tuple[str, ...], str]:
+async def addresses(ctx: ProbeContext, host: str) -> tuple[tuple[str, ...], str]:
     """The host's addresses from the run's DNS, or why there are none."""
     if parse_ip(host) is not None:
         return (host,), ""
@@ -52,15 +52,15 @@ async def _addresses(ctx: ProbeContext, host: str) -> tuple[tuple[str, ...], str
 async def _get(
     ctx: ProbeContext, scheme: str, host: str, port: int, path: str, budget: float
 ) -> tuple[HttpFetch, WebmailHop]:
-    addresses, why = await _addresses(ctx, host)
-    if not addresses:
+    found, why = await addresses(ctx, host)
+    if not found:
         url = join_url(scheme, host, port, path)
         got = HttpFetch(url, "GET", host, "", port, FetchError.NO_ADDRESS, why)
         return got, WebmailHop(got, None, scheme)
     got, info = await https.fetch_ex(
         host,
         path,
-        addresses,
+        found,
         settings=ctx.settings,
         limits=ctx.limits,
         port=port,
