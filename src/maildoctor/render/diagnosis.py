@@ -6,6 +6,8 @@ Same rules as render/terminal.py: every outside string through `inert()`, rich T
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table
@@ -60,13 +62,13 @@ def _cause(console: Console, f: Finding, n: int, shown: dict[str, int]) -> None:
         console.print(Padding(Text("see " + inert(", ".join(f.references)), style="dim"), (0, 7)))
 
 
-def _items(console: Console, mark: str, lines: tuple[str, ...]) -> None:
+def _items(console: Console, mark: str, lines: Iterable[str | Text]) -> None:
     """A list whose wrapped lines stay under their text."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for line in lines:
-        grid.add_row(mark, Text(inert(line, multiline=False)))
+        grid.add_row(mark, line if isinstance(line, Text) else Text(inert(line, multiline=False)))
     console.print(Padding(grid, (0, 0, 0, 2)))
 
 
@@ -79,17 +81,6 @@ def _others(console: Console, others: list[Finding]) -> None:
         row.append(f"  ({f.code})", style="dim")
         row.append("  " + inert(f.subject, multiline=False), style="dim")
         console.print(row)
-
-
-def _not_checked(console: Console, report: Report) -> None:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    for nc in report.not_checked:
-        text = Text(inert(nc.what, multiline=False), style="yellow")
-        text.append(": " + inert(nc.reason, multiline=False))
-        grid.add_row("-", text)
-    console.print(Padding(grid, (0, 0, 0, 2)))
 
 
 def _heading(console: Console, text: str) -> None:
@@ -135,7 +126,11 @@ def render(report: Report, console: Console, *, quiet: bool = False) -> None:
         _items(console, MARK[Severity.OK], d.ruled_out)
     if report.not_checked:
         _heading(console, "Not checked")
-        _not_checked(console, report)
+        rows = []
+        for nc in report.not_checked:
+            text = Text(inert(nc.what, multiline=False), style="yellow")
+            rows.append(text.append(": " + inert(nc.reason, multiline=False)))
+        _items(console, "-", rows)
     if d.used:
         _heading(console, "Used")
         for key, value in d.used.items():
